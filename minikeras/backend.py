@@ -1,0 +1,200 @@
+"""The backend: which array module does the arithmetic, and the global numeric settings.
+
+Every layer, loss and optimizer reaches its arrays through ``backend.xp``: NumPy by default,
+CuPy after ``set_backend("cupy")`` (or ``MINIKERAS_BACKEND=cupy`` in the environment). The few
+places where NumPy and CuPy differ (scatter-add, strided views, moving data to and from the
+device) are wrapped here, once, so the layer code reads the same on both.
+
+Random numbers are always drawn on the host by one seeded NumPy generator (``rng()``), so a
+CPU run and a GPU run start from identical weights.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_IMAGE_DATA_FORMAT = "channels_last"
+_BACKEND = "numpy"
+_RNG = np.random.default_rng()
+_NAME_COUNTERS: dict[str, int] = {}
+
+#: The array module in use (``numpy`` or ``cupy``). Read it as ``backend.xp`` at call time,
+#: never ``from minikeras.backend import xp``, so that ``set_backend`` reaches every caller.
+xp: ModuleType = np
+
+
+# --------------------------------------------------------------------------- settings
+def floatx() -> str:
+    """The default float dtype name of weights and data (``"float32"``, as in Keras)."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float dtype (``"float16"``, ``"float32"`` or ``"float64"``)."""
+    global _FLOATX
+    if value not in ("float16", "float32", "float64"):
+        raise ValueError(
+            f"Unknown floatx type: {value!r}. Expected one of 'float16', 'float32', 'float64'."
+        )
+    _FLOATX = value
+
+
+def epsilon() -> float:
+    """The fuzz factor used by losses and optimizers (1e-7, as in Keras)."""
+    return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format() -> str:
+    """``"channels_last"`` (N, H, W, C) or ``"channels_first"`` (N, C, H, W)."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format: str) -> None:
+    global _IMAGE_DATA_FORMAT
+    _IMAGE_DATA_FORMAT = standardize_data_format(data_format)
+
+
+def standardize_data_format(data_format: str | None) -> str:
+    """``None`` means the global setting; anything else must be one of the two names."""
+    if data_format is None:
+        return _IMAGE_DATA_FORMAT
+    fmt = str(data_format).lower()
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
+            f"Received: data_format={data_format!r}"
+        )
+    return fmt
+
+
+# --------------------------------------------------------------------------- array module
+def backend() -> str:
+    """Name of the array backend in use: ``"numpy"`` or ``"cupy"``."""
+    return _BACKEND
+
+
+def set_backend(name: str) -> None:
+    """Choose the array module. Call before building a model: weights live on one device.
+
+    ``"cupy"`` needs both the ``cupy`` package and a visible CUDA GPU; the error says which
+    of the two is missing.
+    """
+    global xp, _BACKEND
+    name = str(name).lower()
+    if name == "numpy":
+        xp, _BACKEND = np, "numpy"
+        return
+    if name != "cupy":
+        raise ValueError(f"Unknown backend {name!r}. Expected 'numpy' or 'cupy'.")
+    try:
+        import cupy
+    except ImportError as exc:
+        raise ImportError(
+            "set_backend('cupy'): the package `cupy` is not installed. Install the wheel that "
+            "matches your CUDA (e.g. `pip install cupy-cuda12x`) or use the 'numpy' backend."
+        ) from exc
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # the CUDA runtime raises its own error type when no driver
+        raise RuntimeError(
+            f"set_backend('cupy'): cupy is installed but no CUDA GPU is visible ({exc})."
+        ) from exc
+    if count < 1:
+        raise RuntimeError("set_backend('cupy'): cupy is installed but no CUDA GPU is visible.")
+    xp, _BACKEND = cupy, "cupy"
+
+
+def is_gpu() -> bool:
+    return _BACKEND == "cupy"
+
+
+def to_device(array: Any, dtype: Any = None) -> Any:
+    """Host (or device) data -> an array of the current module, optionally cast."""
+    out = xp.asarray(array)
+    if dtype is not None and out.dtype != np.dtype(dtype):
+        out = out.astype(dtype)
+    return out
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """Any backend array (or scalar) -> a NumPy array on the host."""
+    if _BACKEND == "cupy" and not isinstance(array, np.ndarray | np.generic | float | int):
+        return xp.asnumpy(array)
+    return np.asarray(array)
+
+
+def to_float(value: Any) -> float:
+    """A 0-d device array -> a Python float (one device-to-host copy on a GPU)."""
+    return float(to_numpy(value))
+
+
+def scatter_add(target: Any, indices: Any, values: Any) -> None:
+    """``target[indices] += values`` where repeated indices accumulate (unlike ``+=``)."""
+    if _BACKEND == "cupy":
+        import cupyx
+
+        cupyx.scatter_add(target, indices, values)
+    else:
+        np.add.at(target, indices, values)
+
+
+def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+    """A read-only strided view into ``array`` (no copy): the heart of im2col."""
+    if _BACKEND == "cupy":
+        return xp.lib.stride_tricks.as_strided(array, shape=shape, strides=strides)
+    return np.lib.stride_tricks.as_strided(array, shape=shape, strides=strides, writeable=False)
+
+
+# --------------------------------------------------------------------------- randomness
+def rng() -> np.random.Generator:
+    """The host random generator every initializer and Dropout mask draws from."""
+    return _RNG
+
+
+def set_seed(seed: int | None) -> None:
+    """Reseed the host generator (see ``minikeras.utils.set_random_seed``)."""
+    global _RNG
+    _RNG = np.random.default_rng(seed)
+
+
+def random_uniform(shape: tuple[int, ...], dtype: Any,
+                   generator: np.random.Generator | None = None) -> Any:
+    """U[0, 1) numbers on the current device (Dropout masks).
+
+    NumPy draws from the host generator; CuPy draws on the device from a generator seeded by
+    the host one, so a seeded run is repeatable on either backend (not identical across them).
+    """
+    gen = generator or _RNG
+    if _BACKEND == "cupy":
+        seed = int(gen.integers(0, 2**63 - 1))
+        return xp.random.default_rng(seed).random(shape, dtype=np.float32).astype(dtype)
+    return gen.random(shape, dtype=np.float64 if np.dtype(dtype) == np.float64
+                      else np.float32).astype(dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- naming
+def unique_name(prefix: str) -> str:
+    """``dense``, ``dense_1``, ``dense_2``...: Keras' global per-prefix counters."""
+    count = _NAME_COUNTERS.get(prefix, 0)
+    _NAME_COUNTERS[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def clear_session() -> None:
+    """Reset the layer-name counters, as ``keras.backend.clear_session()`` does."""
+    _NAME_COUNTERS.clear()
+
+
+if os.environ.get("MINIKERAS_BACKEND", "numpy").lower() == "cupy":
+    set_backend("cupy")

@@ -1,0 +1,9 @@
+"""All layers, under their Keras names."""
+
+from minikeras.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, Reshape
+from minikeras.layers.layer import InputSpec, Layer
+from minikeras.models.graph import Input
+
+# layer modules (one concept per file) are added below
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec",
+           "Layer", "Reshape"]

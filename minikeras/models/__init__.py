@@ -1,0 +1,1 @@
+"""Models: Sequential, the functional Model, and loading."""
