@@ -175,7 +175,8 @@ class Orthogonal(Initializer):
         q = q * np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q.reshape(shape)).astype(_dtype(dtype))
+        # C order: q.T is a Fortran-ordered view, and weights must be plain C arrays
+        return np.ascontiguousarray(self.gain * q.reshape(shape), dtype=_dtype(dtype))
 
     def get_config(self) -> dict[str, Any]:
         return {"gain": self.gain, **super().get_config()}

@@ -1,0 +1,146 @@
+"""LSTM: Long Short-Term Memory, Keras 3's fused "implementation 2" layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minikeras import activations, backend, initializers
+from minikeras.layers.rnn_base import RNNBase
+
+
+class LSTM(RNNBase):
+    """Long Short-Term Memory layer (Hochreiter & Schmidhuber, 1997).
+
+    Weights (Keras' ``get_weights()`` order): kernel W (D, 4u), recurrent_kernel U (u, 4u),
+    bias b (4u,). Their columns hold four blocks, in Keras' order **[i | f | c | o]**, so one
+    matrix product per step serves all four gates. With s = ``recurrent_activation``
+    (sigmoid) and f = ``activation`` (tanh), one step is:
+
+        z_t = x_t W + h_{t-1} U + b            split into z_i, z_f, z_c, z_o
+        i = s(z_i),  f_g = s(z_f),  g = f(z_c),  o = s(z_o)
+        c_t = f_g * c_{t-1} + i * g
+        h_t = o * f(c_t)
+
+    Backward through time, from t = T down to 1 (dh_next, dc_next: what step t+1 sends back;
+    at t = T they are the gradients of the returned final states, or zero):
+
+        dh   = g_t + dh_next                    (g_t = dL/dh_t from the output sequence)
+        do   = dh * f(c_t)
+        dc   = dc_next + dh * o * f'(c_t)       (for tanh: 1 - f(c_t)^2)
+        di   = dc * g,   dg = dc * i,   df = dc * c_{t-1}
+        dz_t = [di * s'(z_i) | df * s'(z_f) | dg * f'(z_c) | do * s'(z_o)]
+        dc_next = dc * f_g                      (at t = 1: dL/dc_0)
+        dh_next = dz_t U^T                      (at t = 1: dL/dh_0)
+
+    and after the loop, summed over time and batch with one matmul each:
+
+        dL/dW = sum_t x_t^T dz_t,   dL/dU = sum_t h_{t-1}^T dz_t,   dL/db = sum_t,n dz_t,
+        dL/dx_t = dz_t W^T
+
+    ``unit_forget_bias=True`` starts the forget block of the bias at 1 (remember by default).
+    """
+
+    state_names = ("h", "c")
+
+    def __init__(self, units: int, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 unroll: bool = False, **kwargs: Any) -> None:
+        super().__init__(units, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+
+    def build_cell(self, input_dim: int) -> None:
+        u = self.units
+        self.kernel = self.add_weight("kernel", (input_dim, 4 * u), self.kernel_initializer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (u, 4 * u),
+                                                self.recurrent_initializer)
+        self.bias = None
+        if self.use_bias:
+            init: Any = self.bias_initializer
+            if self.unit_forget_bias:
+                base = initializers.get(self.bias_initializer)
+
+                def init(shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+                    # [b_i | 1 | b_c, b_o]: the forget gate starts open
+                    return np.concatenate([base((u,), dtype), np.ones((u,), dtype),
+                                           base((2 * u,), dtype)])
+            self.bias = self.add_weight("bias", (4 * u,), init)
+
+    def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
+        xp = backend.xp
+        T, N, D = xt.shape
+        u = self.units
+        act, rec = self.activation, self.recurrent_activation
+        U = self.recurrent_kernel.value
+        # x_t W + b for all steps and all four gates: one (T*N, D) @ (D, 4u) product
+        Z = (xt.reshape(T * N, D) @ self.kernel.value).reshape(T, N, 4 * u)
+        if self.use_bias:
+            Z += self.bias.value
+        A = xp.empty_like(Z)                           # gate values [i | f_g | g | o]
+        H = xp.empty((T + 1, N, u), dtype=Z.dtype)     # H[t] = h_t, H[0] = h_0
+        C = xp.empty((T + 1, N, u), dtype=Z.dtype)     # C[t] = c_t
+        FC = xp.empty((T, N, u), dtype=Z.dtype)        # FC[t-1] = f(c_t)
+        H[0], C[0] = states0
+        for t in range(T):
+            z, a = Z[t], A[t]
+            z += H[t] @ U                                   # z_t: one matmul, all gates
+            a[:, :2 * u] = rec.forward(z[:, :2 * u])        # i, f_g
+            a[:, 2 * u:3 * u] = act.forward(z[:, 2 * u:3 * u])  # g
+            a[:, 3 * u:] = rec.forward(z[:, 3 * u:])        # o
+            C[t + 1] = a[:, u:2 * u] * C[t] + a[:, :u] * a[:, 2 * u:3 * u]
+            FC[t] = act.forward(C[t + 1])
+            H[t + 1] = a[:, 3 * u:] * FC[t]
+        return H[1:], [H[T], C[T]], (xt, Z, A, H, C, FC)
+
+    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any) -> tuple[Any, list]:
+        xp = backend.xp
+        xt, Z, A, H, C, FC = cache
+        T, N, D = xt.shape
+        u = self.units
+        act, rec = self.activation, self.recurrent_activation
+        U_T = self.recurrent_kernel.value.T
+        zeros = xp.zeros((N, u), dtype=Z.dtype)
+        dh_next = dfinals[0] if dfinals[0] is not None else zeros
+        dc_next = dfinals[1] if dfinals[1] is not None else zeros
+        dZ = xp.empty_like(Z)
+        dA = xp.empty((N, 4 * u), dtype=Z.dtype)       # dL/d[i | f_g | g | o] of one step
+        for t in reversed(range(T)):
+            a, z, dz = A[t], Z[t], dZ[t]
+            i, f_g, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
+            dh = dh_next if dhs is None else dhs[t] + dh_next
+            dA[:, 3 * u:] = dh * FC[t]                                   # do
+            dc = dc_next + act.backward(C[t + 1], FC[t], dh * o)         # dc
+            dA[:, :u] = dc * g                                           # di
+            dA[:, u:2 * u] = dc * C[t]                                   # df
+            dA[:, 2 * u:3 * u] = dc * i                                  # dg
+            dz[:, :2 * u] = rec.backward(z[:, :2 * u], a[:, :2 * u], dA[:, :2 * u])
+            dz[:, 2 * u:3 * u] = act.backward(z[:, 2 * u:3 * u], g, dA[:, 2 * u:3 * u])
+            dz[:, 3 * u:] = rec.backward(z[:, 3 * u:], o, dA[:, 3 * u:])
+            dc_next = dc * f_g
+            dh_next = dz @ U_T
+        dZ2 = dZ.reshape(T * N, 4 * u)
+        if self.trainable:
+            self.kernel.add_grad(xt.reshape(T * N, D).T @ dZ2)
+            self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dZ2)
+            if self.use_bias:
+                self.bias.add_grad(dZ2.sum(axis=0))
+        dxt = (dZ2 @ self.kernel.value.T).reshape(T, N, D)
+        return dxt, [dh_next, dc_next]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "activation": activations.serialize(self.activation),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "use_bias": self.use_bias, "unit_forget_bias": self.unit_forget_bias,
+                **self._config_initializers()}

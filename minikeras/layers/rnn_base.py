@@ -1,0 +1,246 @@
+"""What SimpleRNN, LSTM and GRU share: the time loop's bookkeeping around a cell.
+
+A recurrent layer reads a sequence x of shape (N, T, D) one step at a time, carrying a state
+(h for SimpleRNN/GRU, h and c for LSTM) from step to step:
+
+    state_t = cell(x_t, state_{t-1}),   state_0 = zeros (or `initial_state`, or the stored
+                                                           state of a stateful layer)
+
+The cell itself (its weights, its step formula and that formula's derivative) lives in the
+subclass, as two methods:
+
+* ``_cell_forward(xt, states0) -> (hs, finals, cache)``: ``xt`` is the input in time-major
+  layout (T, N, D), already reversed when ``go_backwards``; ``hs`` is every h_t, (T, N, u);
+  ``finals`` the final states.
+* ``_cell_backward(dhs, dfinals, cache) -> (dxt, dstates0)``: backpropagation through time
+  (BPTT). ``dhs`` is dL/dh_t for every t, (T, N, u), or ``None`` when only the final state
+  received a gradient; ``dfinals`` the gradients arriving at the final states (entries may be
+  ``None``). It adds the weight gradients and returns dL/dx (time-major) and dL/dstate_0.
+
+This base class does everything around that: argument checks, shapes, the time-major
+transpose, ``go_backwards``, ``return_sequences``/``return_state``, ``initial_state``, and
+the stored state of ``stateful=True`` layers.
+
+Time-major (T, N, ...) arrays are used inside because each step then reads and writes one
+contiguous (N, ...) block, which is what a matrix product wants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minikeras import backend
+from minikeras.layers.layer import InputSpec, Layer, Shape
+
+_UNSUPPORTED = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+                "bias_constraint")
+
+
+class RNNBase(Layer):
+    """Base of the recurrent layers. Subclasses set ``state_names`` and write the cell."""
+
+    #: one name per carried state; LSTM has ("h", "c")
+    state_names: tuple[str, ...] = ("h",)
+
+    def __init__(self, units: int, *, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, unroll: bool = False, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: int | None = None,
+                 use_cudnn: Any = "auto", **kwargs: Any) -> None:
+        for arg in _UNSUPPORTED:
+            if kwargs.pop(arg, None) is not None:
+                raise NotImplementedError(
+                    f"{type(self).__name__}: `{arg}` is not supported by minikeras yet.")
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                "Received an invalid value for argument `units`, expected a positive integer, "
+                f"got {units!r}.")
+        if dropout or recurrent_dropout:
+            raise NotImplementedError(
+                f"{type(self).__name__}: `dropout`/`recurrent_dropout` are not supported by "
+                "minikeras yet (use a Dropout layer between recurrent layers).")
+        self.units = int(units)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        # Keras unrolls the Python loop instead of using tf.while_loop: no numeric effect, and
+        # our loop is a Python loop anyway.
+        self.unroll = bool(unroll)
+        self.seed = seed
+        self.use_cudnn = use_cudnn
+        #: the stored state of a stateful layer: plain arrays, not weights (as in Keras)
+        self.states: list[Any] | None = None
+        self.input_spec = InputSpec(ndim=3)
+
+    # ------------------------------------------------------------------ the cell (subclasses)
+    def build_cell(self, input_dim: int) -> None:
+        raise NotImplementedError
+
+    def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
+        raise NotImplementedError
+
+    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any) -> tuple[Any, list]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ shapes
+    def _split_shapes(self, input_shape: Any) -> tuple[Shape, list[Shape]]:
+        if isinstance(input_shape, list):
+            return tuple(input_shape[0]), [tuple(s) for s in input_shape[1:]]
+        return tuple(input_shape), []
+
+    def build(self, input_shape: Any) -> None:
+        x_shape, _ = self._split_shapes(input_shape)
+        if len(x_shape) != 3:
+            raise ValueError(
+                f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
+                f"ndim=3, found ndim={len(x_shape)}. Full shape received: {x_shape}")
+        if x_shape[-1] is None:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}': the last axis of its "
+                             f"input must be known, got input shape {x_shape}.")
+        self.build_cell(int(x_shape[-1]))
+        self.input_spec = InputSpec(ndim=3, axes={-1: x_shape[-1]})
+        if self.stateful:
+            batch = x_shape[0]
+            if self._batch_input_shape is not None and self._batch_input_shape[0] is not None:
+                batch = self._batch_input_shape[0]
+            if batch is None:
+                raise ValueError(
+                    f"Layer '{self.name}': if a RNN is stateful, the batch size must be static. "
+                    "Give it with `Input(shape, batch_size=B)`, `Input(batch_shape=(B, T, D))` "
+                    f"or `batch_input_shape=`. Received input shape {x_shape}.")
+            self.batch_size = int(batch)
+            self.reset_state()
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        x_shape, _ = self._split_shapes(input_shape)
+        n, t = x_shape[0], x_shape[1]
+        out = (n, t, self.units) if self.return_sequences else (n, self.units)
+        if self.return_state:
+            return [out] + [(n, self.units) for _ in self.state_names]
+        return out
+
+    def check_input_shape(self, shape: Any, index: int = 0) -> None:
+        """The sequence goes through the InputSpec; each initial state must be (N, units)."""
+        if isinstance(shape, list):
+            super().check_input_shape(tuple(shape[0]), 0)
+            self._check_states_shapes(tuple(shape[0]), [tuple(s) for s in shape[1:]])
+        elif index == 0:
+            super().check_input_shape(shape, 0)
+
+    def _check_states_shapes(self, x_shape: Shape, shapes: list[Shape]) -> None:
+        if len(shapes) != len(self.state_names):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(self.state_names)} initial state(s) "
+                f"({', '.join(self.state_names)}), received {len(shapes)}.")
+        for name, s in zip(self.state_names, shapes, strict=True):
+            if len(s) != 2 or s[-1] != self.units or (
+                    None not in (s[0], x_shape[0]) and s[0] != x_shape[0]):
+                raise ValueError(
+                    f"Layer '{self.name}': initial state {name} must have shape "
+                    f"({x_shape[0]}, {self.units}), received {s}.")
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, inputs: Any, *args: Any, initial_state: Any = None, **kwargs: Any) -> Any:
+        """``layer(x, initial_state=[h0(, c0)])`` is the same call as ``layer([x, h0(, c0)])``."""
+        kwargs.pop("mask", None)
+        if initial_state is not None:
+            states = list(initial_state) if isinstance(initial_state, list | tuple) else [
+                initial_state]
+            inputs = [inputs, *states]
+        return super().__call__(inputs, *args, **kwargs)
+
+    def forward(self, inputs: Any, training: bool = False) -> Any:
+        xp = backend.xp
+        given = isinstance(inputs, list | tuple)
+        x = inputs[0] if given else inputs
+        if x.ndim != 3:
+            raise ValueError(f"Layer '{self.name}' expects a 3-D input (batch, time, features), "
+                             f"received shape {tuple(x.shape)}.")
+        n = x.shape[0]
+        if self.stateful and n != self.batch_size:
+            raise ValueError(
+                f"Layer '{self.name}' is stateful with batch size {self.batch_size}, but "
+                f"received a batch of {n} samples (input shape {tuple(x.shape)}). Every batch "
+                f"must have exactly {self.batch_size} samples (and the data a multiple of it).")
+        if given:
+            self._check_states_shapes(tuple(x.shape), [tuple(s.shape) for s in inputs[1:]])
+            states0 = list(inputs[1:])
+        elif self.stateful:
+            states0 = self.states
+        else:
+            states0 = [xp.zeros((n, self.units), dtype=x.dtype) for _ in self.state_names]
+        # time-major (T, N, D); go_backwards reads the sequence from its last step
+        xt = xp.swapaxes(x, 0, 1)
+        if self.go_backwards:
+            xt = xt[::-1]
+        hs, finals, cell_cache = self._cell_forward(xp.ascontiguousarray(xt), states0)
+        if self.stateful:
+            # the next call starts where this one ended; no gradient crosses this boundary
+            self.states = [f.copy() for f in finals]
+        self.cache = (given, cell_cache)
+        # Keras returns the outputs in processing order: reversed in time when go_backwards
+        out = xp.ascontiguousarray(xp.swapaxes(hs, 0, 1)) if self.return_sequences else finals[0]
+        return [out, *finals] if self.return_state else out
+
+    def backward(self, grad_output: Any) -> Any:
+        xp = backend.xp
+        given, cell_cache = self.cache
+        if self.return_state:
+            dout, *dfinals = list(grad_output)
+        else:
+            dout, dfinals = grad_output, [None] * len(self.state_names)
+        dhs = None
+        if dout is not None:
+            if self.return_sequences:
+                dhs = xp.ascontiguousarray(xp.swapaxes(dout, 0, 1))
+            else:
+                # the output is h_T itself: its gradient joins the final state's
+                dfinals[0] = dout if dfinals[0] is None else dfinals[0] + dout
+        dxt, dstates0 = self._cell_backward(dhs, dfinals, cell_cache)
+        if self.go_backwards:
+            dxt = dxt[::-1]
+        dx = xp.ascontiguousarray(xp.swapaxes(dxt, 0, 1))
+        return [dx, *dstates0] if given else dx
+
+    # ------------------------------------------------------------------ stateful
+    def reset_state(self, states: Any = None) -> None:
+        """Zero the stored state of a stateful layer, or set it to ``states`` ([h(, c)])."""
+        if not self.stateful:
+            return
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' must be built before its state is reset.")
+        shape = (self.batch_size, self.units)
+        if states is None:
+            self.states = [backend.xp.zeros(shape, dtype=self.dtype) for _ in self.state_names]
+            return
+        states = list(states) if isinstance(states, list | tuple) else [states]
+        if len(states) != len(self.state_names):
+            raise ValueError(f"Layer '{self.name}' has {len(self.state_names)} state(s), "
+                             f"received {len(states)} values.")
+        new = [backend.to_device(s, self.dtype) for s in states]
+        for s in new:
+            if tuple(s.shape) != shape:
+                raise ValueError(f"Layer '{self.name}': each state must have shape {shape}, "
+                                 f"received {tuple(s.shape)}.")
+        self.states = new
+
+    def reset_states(self, states: Any = None) -> None:
+        """Alias of ``reset_state`` (Keras 2 name)."""
+        self.reset_state(states)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units,
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": self.stateful,
+                "unroll": self.unroll, "dropout": 0.0, "recurrent_dropout": 0.0,
+                "seed": self.seed}
+
+    def _config_initializers(self) -> dict[str, Any]:
+        from minikeras import initializers
+
+        return {key: initializers.serialize(initializers.get(getattr(self, key)))
+                for key in ("kernel_initializer", "recurrent_initializer", "bias_initializer")}

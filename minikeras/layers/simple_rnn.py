@@ -1,0 +1,96 @@
+"""SimpleRNN: the plainest recurrent layer, and the clearest picture of BPTT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minikeras import activations, backend
+from minikeras.layers.rnn_base import RNNBase
+
+
+class SimpleRNN(RNNBase):
+    """A fully-connected RNN: the output of each step is fed back into the next.
+
+    Weights (Keras' ``get_weights()`` order): kernel W (D, u), recurrent_kernel U (u, u),
+    bias b (u,). One step, for t = 1..T (f = ``activation``, tanh by default):
+
+        z_t = x_t W + h_{t-1} U + b
+        h_t = f(z_t)
+
+    Backward through time. g_t = dL/dh_t arriving from above (the output sequence, or only
+    the last step); going from t = T down to 1 the gradient also flows in from step t+1:
+
+        dh    = g_t + dh_next           (dh_next = 0 at t = T, plus dL/dh_T from return_state)
+        dz_t  = f'(z_t) * dh            (for tanh: (1 - h_t^2) * dh)
+        dh_next = dz_t U^T              (what step t-1 receives; at t = 1 it is dL/dh_0)
+
+    and once the loop has stored every dz_t, summing over time and batch:
+
+        dL/dW = sum_t x_t^T dz_t        (one matmul over all (t, n) rows)
+        dL/dU = sum_t h_{t-1}^T dz_t    (one matmul)
+        dL/db = sum_t sum_n dz_t
+        dL/dx_t = dz_t W^T              (one matmul)
+    """
+
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(units, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+
+    def build_cell(self, input_dim: int) -> None:
+        u = self.units
+        self.kernel = self.add_weight("kernel", (input_dim, u), self.kernel_initializer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (u, u),
+                                                self.recurrent_initializer)
+        self.bias = (self.add_weight("bias", (u,), self.bias_initializer)
+                     if self.use_bias else None)
+
+    def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
+        xp = backend.xp
+        T, N, D = xt.shape
+        u = self.units
+        U = self.recurrent_kernel.value
+        # x_t W + b for every step at once: one (T*N, D) @ (D, u) product before the loop
+        Z = (xt.reshape(T * N, D) @ self.kernel.value).reshape(T, N, u)
+        if self.use_bias:
+            Z += self.bias.value
+        H = xp.empty((T + 1, N, u), dtype=Z.dtype)   # H[0] = h_0, H[t] = h_t
+        H[0] = states0[0]
+        for t in range(T):
+            Z[t] += H[t] @ U                             # z_t = x_t W + b + h_{t-1} U
+            H[t + 1] = self.activation.forward(Z[t])     # h_t = f(z_t)
+        return H[1:], [H[T]], (xt, Z, H)
+
+    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any) -> tuple[Any, list]:
+        xp = backend.xp
+        xt, Z, H = cache
+        T, N, D = xt.shape
+        u = self.units
+        U_T = self.recurrent_kernel.value.T
+        dZ = xp.empty_like(Z)
+        dh_next = dfinals[0] if dfinals[0] is not None else xp.zeros((N, u), dtype=Z.dtype)
+        for t in reversed(range(T)):
+            dh = dh_next if dhs is None else dhs[t] + dh_next      # dh = g_t + dh_next
+            dZ[t] = self.activation.backward(Z[t], H[t + 1], dh)   # dz_t = f'(z_t) * dh
+            dh_next = dZ[t] @ U_T                                  # flows to step t-1
+        dZ2 = dZ.reshape(T * N, u)
+        if self.trainable:
+            self.kernel.add_grad(xt.reshape(T * N, D).T @ dZ2)
+            self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dZ2)
+            if self.use_bias:
+                self.bias.add_grad(dZ2.sum(axis=0))
+        dxt = (dZ2 @ self.kernel.value.T).reshape(T, N, D)
+        return dxt, [dh_next]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias, **self._config_initializers()}
