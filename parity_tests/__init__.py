@@ -1,0 +1,1 @@
+"""Parity tests: minikeras side by side with real Keras (TensorFlow backend, CPU)."""
