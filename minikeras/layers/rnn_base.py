@@ -112,7 +112,7 @@ class RNNBase(Layer):
                     "Give it with `Input(shape, batch_size=B)`, `Input(batch_shape=(B, T, D))` "
                     f"or `batch_input_shape=`. Received input shape {x_shape}.")
             self.batch_size = int(batch)
-            self.reset_state()
+            self.states = self._zero_states()
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         x_shape, _ = self._split_shapes(input_shape)
@@ -210,12 +210,12 @@ class RNNBase(Layer):
         """Zero the stored state of a stateful layer, or set it to ``states`` ([h(, c)])."""
         if not self.stateful:
             return
-        if not self.built:
+        if self.states is None:
             raise ValueError(f"Layer '{self.name}' must be built before its state is reset.")
-        shape = (self.batch_size, self.units)
         if states is None:
-            self.states = [backend.xp.zeros(shape, dtype=self.dtype) for _ in self.state_names]
+            self.states = self._zero_states()
             return
+        shape = (self.batch_size, self.units)
         states = list(states) if isinstance(states, list | tuple) else [states]
         if len(states) != len(self.state_names):
             raise ValueError(f"Layer '{self.name}' has {len(self.state_names)} state(s), "
@@ -226,6 +226,10 @@ class RNNBase(Layer):
                 raise ValueError(f"Layer '{self.name}': each state must have shape {shape}, "
                                  f"received {tuple(s.shape)}.")
         self.states = new
+
+    def _zero_states(self) -> list[Any]:
+        shape = (self.batch_size, self.units)
+        return [backend.xp.zeros(shape, dtype=self.dtype) for _ in self.state_names]
 
     def reset_states(self, states: Any = None) -> None:
         """Alias of ``reset_state`` (Keras 2 name)."""
