@@ -18,9 +18,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 
 # Seconds to wait for the server before giving up (Keras waits forever; an offline
 # machine usually fails at once anyway, on the DNS lookup).
@@ -86,6 +84,8 @@ def _cache_dir(cache_dir: str | None, cache_subdir: str) -> str:
 
 def _download(origin: str, dest: str) -> None:
     """Stream `origin` (http(s):// or file://) into `dest`."""
+    import urllib.request  # imported here: it pulls in ssl/http, which `import minikeras` needn't
+
     with urllib.request.urlopen(origin, timeout=DOWNLOAD_TIMEOUT) as response:
         with open(dest, "wb") as f:
             shutil.copyfileobj(response, f, length=1 << 20)
