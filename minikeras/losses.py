@@ -1,0 +1,290 @@
+"""Losses: the per-sample value and its derivative, side by side.
+
+Each loss computes, for a batch, per-sample values ``l`` (one per row; one per time step for
+sequence outputs: the last axis is averaged) and the element-wise derivative dl/dŷ. The model
+then reduces as Keras does (``sum_over_batch_size``):
+
+    L = Σ wᵢ lᵢ / (number of entries of l)        dL/dŷ = dl/dŷ · wᵢ / (number of entries of l)
+
+Cross-entropy after a softmax (or sigmoid) layer is computed from that layer's *logits* z,
+as Keras' TensorFlow backend does: −Σ y·log_softmax(z), with no clipping, and its gradient
+is taken with respect to z (``softmax(z)·Σy − y``). On probabilities (``predict`` output,
+custom models) the clipped formula is used instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minikeras import activations, backend
+
+
+def _xp() -> Any:
+    return backend.xp
+
+
+def _sparse_labels(y_true: Any, y_pred: Any, name: str) -> Any:
+    """(N,) or (N, 1) integer labels -> an int array of shape y_pred.shape[:-1], checked."""
+    xp = _xp()
+    labels = y_true
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels.reshape(labels.shape[:-1])
+    if tuple(labels.shape) != tuple(y_pred.shape[:-1]):
+        raise ValueError(
+            f"{name}: labels of shape {tuple(y_true.shape)} do not match predictions of shape "
+            f"{tuple(y_pred.shape)} (expected integer labels of shape {tuple(y_pred.shape[:-1])})."
+        )
+    labels = labels.astype(xp.int64)
+    classes = y_pred.shape[-1]
+    if backend.is_gpu() or labels.size == 0:
+        return labels  # the model checks label ranges on the host, once, before training
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0 or hi >= classes:
+        raise ValueError(
+            f"{name}: received a label value of {hi if hi >= classes else lo} which is outside "
+            f"the valid range of [0, {classes - 1}]."
+        )
+    return labels
+
+
+def _one_hot(labels: Any, classes: int, dtype: Any) -> Any:
+    xp = _xp()
+    return (labels[..., None] == xp.arange(classes)).astype(dtype)
+
+
+class Loss:
+    """Base: ``__call__`` gives the reduced value; ``compute`` gives what training needs."""
+
+    name = "loss"
+    uses_logits = False  # True: can compute from the pre-activation of a softmax/sigmoid
+
+    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size") -> None:
+        if name is not None:
+            self.name = name
+        if reduction not in ("sum_over_batch_size", "sum", "none", "mean"):
+            raise ValueError(f"Invalid reduction {reduction!r}.")
+        self.reduction = reduction
+
+    def values(self, y_true: Any, y_pred: Any) -> Any:
+        """Per-sample loss values (unreduced)."""
+        return self.compute(y_true, y_pred)[0]
+
+    def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
+        """Return ``(l, dl/dinput, wrt_logits)``; ``input`` is ``logits`` if that flag is True."""
+        raise NotImplementedError
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        y_pred = backend.to_device(y_pred)
+        y_true = backend.to_device(y_true, y_pred.dtype if not self._sparse else None)
+        values = self.values(y_true, y_pred)
+        if sample_weight is not None:
+            w = backend.to_device(sample_weight, values.dtype)
+            values = values * w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
+        if self.reduction == "none":
+            return values
+        if self.reduction == "sum":
+            return values.sum()
+        return values.sum() / values.size
+
+    _sparse = False
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "reduction": self.reduction}
+
+
+class MeanSquaredError(Loss):
+    """l = mean((y − ŷ)²) over the last axis;  dl/dŷ = 2(ŷ − y) / D."""
+
+    name = "mean_squared_error"
+
+    def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
+        diff = y_pred - y_true
+        d = y_pred.shape[-1]
+        return (diff * diff).mean(axis=-1), diff * (2 / d), False
+
+
+class MeanAbsoluteError(Loss):
+    """l = mean(|y − ŷ|) over the last axis;  dl/dŷ = sign(ŷ − y) / D."""
+
+    name = "mean_absolute_error"
+
+    def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
+        diff = y_pred - y_true
+        return _xp().abs(diff).mean(axis=-1), _xp().sign(diff) / y_pred.shape[-1], False
+
+
+class CategoricalCrossentropy(Loss):
+    """One-hot (or soft) targets y.
+
+    From logits z:        l = −Σ y·log_softmax(z);       dl/dz = softmax(z)·Σy − y
+    From probabilities p: q = p / Σp, qc = clip(q, ε, 1−ε), l = −Σ y·log qc;
+                          dl/dq = −y/qc where q is inside the clip range (0 where clipped),
+                          dl/dp = (dl/dq − Σ dl/dq·q) / Σp      (the renormalisation's Jacobian)
+    """
+
+    name = "categorical_crossentropy"
+    uses_logits = True
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if label_smoothing:
+            raise NotImplementedError("label_smoothing is not supported by minikeras yet.")
+        self.from_logits = from_logits
+
+    def _check(self, y_true: Any, y_pred: Any) -> None:
+        if tuple(y_true.shape) != tuple(y_pred.shape):
+            raise ValueError(
+                f"{self.name}: targets of shape {tuple(y_true.shape)} do not match predictions of "
+                f"shape {tuple(y_pred.shape)}. Categorical cross-entropy needs one-hot targets "
+                "(use `to_categorical`) or use sparse_categorical_crossentropy for integer labels."
+            )
+
+    def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
+        self._check(y_true, y_pred)
+        xp = _xp()
+        if self.from_logits or logits is not None:
+            z = y_pred if self.from_logits else logits
+            log_p = activations.log_softmax(z)
+            loss = -(y_true * log_p).sum(axis=-1)
+            grad = xp.exp(log_p) * y_true.sum(axis=-1, keepdims=True) - y_true
+            return loss, grad, not self.from_logits
+        eps = backend.epsilon()
+        total = y_pred.sum(axis=-1, keepdims=True)
+        q = y_pred / total
+        qc = xp.clip(q, eps, 1 - eps)
+        loss = -(y_true * xp.log(qc)).sum(axis=-1)
+        dq = -y_true / qc * ((q >= eps) & (q <= 1 - eps))
+        grad = (dq - (dq * q).sum(axis=-1, keepdims=True)) / total
+        return loss, grad, False
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """Integer labels k.
+
+    From logits z:        l = −log_softmax(z)_k;     dl/dz = softmax(z) − onehot(k)
+    From probabilities p: pc = clip(p, ε, 1−ε) *first*, then l = −log(pc_k / Σ pc);
+                          dl/dp_j = (1/Σpc − [j = k]/pc_k) where p_j is inside the clip range
+    """
+
+    name = "sparse_categorical_crossentropy"
+    _sparse = True
+
+    def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
+        xp = _xp()
+        labels = _sparse_labels(y_true, y_pred, self.name)
+        onehot = _one_hot(labels, y_pred.shape[-1], y_pred.dtype)
+        if self.from_logits or logits is not None:
+            z = y_pred if self.from_logits else logits
+            log_p = activations.log_softmax(z)
+            loss = -(onehot * log_p).sum(axis=-1)
+            return loss, xp.exp(log_p) - onehot, not self.from_logits
+        eps = backend.epsilon()
+        pc = xp.clip(y_pred, eps, 1 - eps)
+        total = pc.sum(axis=-1, keepdims=True)
+        picked = (pc * onehot).sum(axis=-1, keepdims=True)
+        loss = -(xp.log(picked) - xp.log(total))[..., 0]
+        inside = (y_pred >= eps) & (y_pred <= 1 - eps)
+        grad = (1 / total - onehot / picked) * inside
+        return loss, grad, False
+
+
+class BinaryCrossentropy(Loss):
+    """Targets y in [0, 1], averaged over the last axis (D entries).
+
+    From logits z:        l = mean(max(z,0) − z·y + log(1 + e^−|z|));  dl/dz = (σ(z) − y) / D
+    From probabilities p: pc = clip(p, ε, 1−ε), l = −mean(y·log pc + (1−y)·log(1−pc));
+                          dl/dp = (pc − y) / (pc(1−pc)) / D  inside the clip range, else 0
+    """
+
+    name = "binary_crossentropy"
+    uses_logits = True
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if label_smoothing:
+            raise NotImplementedError("label_smoothing is not supported by minikeras yet.")
+        self.from_logits = from_logits
+
+    def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
+        xp = _xp()
+        if tuple(y_true.shape) != tuple(y_pred.shape):
+            if y_true.size != y_pred.size:
+                raise ValueError(
+                    f"{self.name}: targets of shape {tuple(y_true.shape)} do not match "
+                    f"predictions of shape {tuple(y_pred.shape)}."
+                )
+            y_true = y_true.reshape(y_pred.shape)
+        d = y_pred.shape[-1]
+        if self.from_logits or logits is not None:
+            z = y_pred if self.from_logits else logits
+            per = xp.maximum(z, 0) - z * y_true + xp.log1p(xp.exp(-xp.abs(z)))
+            return per.mean(axis=-1), (activations.sigmoid(z) - y_true) / d, not self.from_logits
+        eps = backend.epsilon()
+        pc = xp.clip(y_pred, eps, 1 - eps)
+        per = -(y_true * xp.log(pc) + (1 - y_true) * xp.log(1 - pc))
+        inside = (y_pred >= eps) & (y_pred <= 1 - eps)
+        grad = (pc - y_true) / (pc * (1 - pc)) / d * inside
+        return per.mean(axis=-1), grad, False
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+
+_ALIASES: dict[str, type] = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+_CLASSES = {c.__name__: c for c in _ALIASES.values()}
+
+
+def get(identifier: Any) -> Loss:
+    """A name (``"mse"``, ``"categorical_crossentropy"``...), a class, or a Loss instance."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier.lower()) or _CLASSES.get(identifier)
+        if cls is None:
+            raise ValueError(
+                f"Could not interpret loss identifier: {identifier!r}. Valid names: "
+                f"{sorted(_ALIASES)}."
+            )
+        return cls()
+    if callable(identifier) and getattr(identifier, "__name__", None) in _ALIASES:
+        return _ALIASES[identifier.__name__]()
+    raise ValueError(
+        f"Could not interpret loss identifier: {identifier!r}. minikeras needs a named loss (or "
+        "a Loss subclass with `compute`) because it must know the loss' derivative."
+    )
+
+
+def _function(cls: type) -> Any:
+    def fn(y_true: Any, y_pred: Any) -> Any:
+        y_pred = backend.to_device(y_pred)
+        y_true = backend.to_device(y_true)
+        return cls().values(y_true.astype(y_pred.dtype) if cls is not
+                            SparseCategoricalCrossentropy else y_true, y_pred)
+
+    fn.__name__ = cls.name
+    fn.__doc__ = f"Per-sample {cls.name} (no reduction), as ``keras.losses.{cls.name}``."
+    return fn
+
+
+mean_squared_error = mse = _function(MeanSquaredError)
+mean_absolute_error = mae = _function(MeanAbsoluteError)
+binary_crossentropy = _function(BinaryCrossentropy)
+categorical_crossentropy = _function(CategoricalCrossentropy)
+sparse_categorical_crossentropy = _function(SparseCategoricalCrossentropy)
+
+
+def serialize(loss: Loss) -> str:
+    return loss.name

@@ -1,0 +1,256 @@
+"""Model: compile, and one training step read top to bottom.
+
+``train_on_batch`` is the whole algorithm:
+
+    1. forward   outputs = each layer's forward, in order (layers cache what backward needs)
+    2. loss      L = Σ wᵢ lᵢ / n and dL/d(output)   (or dL/d(logits) after a softmax/sigmoid)
+    3. backward  each layer's backward, in reverse order: dL/d(input), and weight gradients
+    4. update    the optimizer moves each weight using its gradient
+    5. metrics   running means of the loss and metrics, from the outputs of step 1
+
+``fit``/``evaluate``/``predict`` (in ``trainer.py``) only cut the data into batches, call
+these steps and report progress. Subclasses (``Sequential``, ``Functional``) say how data
+flows through their layers: ``_forward``, ``_backward`` and ``_output_logits``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minikeras import backend, losses, metrics, optimizers
+from minikeras.layers.layer import Layer
+from minikeras.models.trainer import TrainerMixin
+
+
+class Model(TrainerMixin, Layer):
+    """Base of Sequential and Functional. ``Model(inputs, outputs)`` builds a Functional."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs
+                             or "input" in kwargs or "output" in kwargs):
+            from minikeras.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True, **kwargs: Any) -> None:
+        prefix = "sequential" if type(self).__name__ == "Sequential" else "functional"
+        super().__init__(name=name or backend.unique_name(prefix), trainable=trainable, **kwargs)
+        self.optimizer: optimizers.Optimizer | None = None
+        self.compiled = False
+        self.stop_training = False
+        self.history: Any = None
+        self._losses: list[losses.Loss] = []
+        self._loss_weights: list[float] = []
+        self._metric_specs: list[Any] = []
+        self._metrics: list[list[metrics.Metric]] | None = None
+        self._loss_tracker = metrics.Mean("loss")
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def layers(self) -> list[Layer]:
+        raise NotImplementedError
+
+    @property
+    def _sublayers(self) -> list[Layer]:
+        return self.layers
+
+    @_sublayers.setter
+    def _sublayers(self, value: list[Layer]) -> None:
+        pass  # a model's sub-layers are its layers; Layer.__init__'s empty list is ignored
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[la.name for la in self.layers]}.")
+
+    @property
+    def output_names(self) -> list[str]:
+        return [self.layers[-1].name] if self.layers else []
+
+    def _forward(self, inputs: list[Any], training: bool) -> list[Any]:
+        raise NotImplementedError
+
+    def _backward(self, grads: list[Any], wrt_logits: list[bool]) -> list[Any]:
+        raise NotImplementedError
+
+    def _output_logits(self) -> list[Any]:
+        raise NotImplementedError
+
+    def forward(self, inputs: Any, training: bool = False) -> Any:
+        outs = self._forward(inputs if isinstance(inputs, list) else [inputs], training)
+        return outs if len(outs) > 1 else outs[0]
+
+    def backward(self, grad_output: Any) -> Any:
+        grads = grad_output if isinstance(grad_output, list) else [grad_output]
+        dxs = self._backward(grads, [False] * len(grads))
+        return dxs if len(dxs) > 1 else dxs[0]
+
+    def output_logits(self) -> Any:
+        logits = self._output_logits()
+        return logits[0] if len(logits) == 1 else None
+
+    def backward_from_logits(self, grad_logits: Any) -> Any:
+        dxs = self._backward([grad_logits], [True])
+        return dxs if len(dxs) > 1 else dxs[0]
+
+    def reset_states(self) -> None:
+        """Zero the state of every stateful layer (Keras 2 API; Keras 3 dropped it)."""
+        for layer in self.layers:
+            layer.reset_state()
+
+    reset_state = reset_states
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        from minikeras.models import graph
+
+        if graph.is_symbolic(inputs):
+            return graph.call_layer(self, inputs, *args, **kwargs)
+        training = bool(kwargs.pop("training", False))
+        xs = [backend.to_device(self._cast_x(x)) for x in self._x_list(inputs)]
+        self._ensure_built(xs)
+        outs = self._forward(xs, training)
+        outs = [backend.to_numpy(o) for o in outs]
+        return outs if len(outs) > 1 else outs[0]
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
+                metrics: Any = None, weighted_metrics: Any = None, run_eagerly: bool = False,
+                steps_per_execution: int = 1, jit_compile: Any = "auto",
+                auto_scale_loss: bool = True, **kwargs: Any) -> None:
+        """Choose the optimizer, the loss (one per output, or one for all) and metrics."""
+        if kwargs:
+            raise TypeError(f"compile() got unexpected keyword arguments {sorted(kwargs)}.")
+        if isinstance(loss_weights, list) and loss_weights and isinstance(loss_weights[0], str):
+            raise ValueError(
+                "compile(): the third positional argument is `loss_weights` in Keras 3 (Keras 2 "
+                "had `metrics` there). Pass metrics by keyword: compile(opt, loss, "
+                f"metrics={loss_weights!r})."
+            )
+        if loss is None:
+            raise ValueError("compile() needs a `loss` (e.g. loss='mse') for minikeras to train.")
+        self.optimizer = optimizers.get(optimizer)
+        n_out = max(len(self.output_names), 1)
+        self._losses = self._per_output(loss, n_out, "loss", losses.get)
+        lw = loss_weights if loss_weights is not None else 1.0
+        self._loss_weights = [float(w) for w in self._per_output(lw, n_out, "loss_weights",
+                                                                   lambda w: w)]
+        self._metric_specs = self._per_output(metrics or [], n_out, "metrics",
+                                              lambda m: list(m) if isinstance(m, list | tuple)
+                                              else [m], nested=True)
+        self._metrics = None
+        self.compiled = True
+        self._compile_config = {"optimizer": optimizers.serialize(self.optimizer),
+                                "loss": loss, "loss_weights": loss_weights, "metrics": metrics}
+
+    def _per_output(self, value: Any, n: int, what: str, convert: Any,
+                    nested: bool = False) -> list:
+        names = self.output_names
+        if isinstance(value, dict):
+            unknown = set(value) - set(names)
+            if unknown:
+                raise ValueError(f"compile(): {what} given for unknown outputs {sorted(unknown)};"
+                                 f" the model's outputs are {names}.")
+            return [convert(value.get(name, [] if nested else None)) for name in names]
+        if isinstance(value, list | tuple) and not (nested and (not value or not isinstance(
+                value[0], list | tuple | dict))):
+            if len(value) != n:
+                raise ValueError(f"compile(): {len(value)} {what} given for a model with {n} "
+                                 f"output(s) {names}.")
+            return [convert(v) for v in value]
+        return [convert(value) for _ in range(n)]
+
+    def _build_metrics(self, ys: list[Any], outs: list[Any]) -> None:
+        self._metrics = []
+        for specs, y, out in zip(self._metric_specs, ys, outs, strict=True):
+            self._metrics.append([metrics.get(s, tuple(y.shape), tuple(out.shape))
+                                  for s in specs if s is not None])
+
+    def reset_metrics(self) -> None:
+        self._loss_tracker.reset_state()
+        for group in self._metrics or []:
+            for m in group:
+                m.reset_state()
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return ["loss", "compile_metrics"] if any(self._metric_specs) else ["loss"]
+
+    # ------------------------------------------------------------------ one step
+    def _require_compiled(self) -> None:
+        if not self.compiled:
+            raise RuntimeError("You must call `compile()` before using the model.")
+
+    def _loss_and_grads(self, ys: list[Any], outs: list[Any], sample_weight: Any) -> tuple:
+        """Step 2: the weighted batch loss, and dL/d(output) (or dL/d(logits)) per output."""
+        logits = self._output_logits()
+        total: Any = 0.0
+        grads, flags = [], []
+        for i, (loss_fn, lw, y, out) in enumerate(zip(self._losses, self._loss_weights, ys,
+                                                      outs, strict=True)):
+            z = logits[i] if loss_fn.uses_logits else None
+            values, dvalues, wrt_logits = loss_fn.compute(y, out, z)
+            n = values.size
+            if sample_weight is not None:
+                w = backend.to_device(sample_weight, out.dtype)
+                w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
+                batch_loss = (values * w).sum() / n
+                scale = (w * (lw / n))[..., None]
+            else:
+                batch_loss = values.sum() / n
+                scale = out.dtype.type(lw / n)
+            total = total + lw * batch_loss
+            grads.append(dvalues * scale)
+            flags.append(wrt_logits)
+        return total, grads, flags
+
+    def _update_metrics(self, ys: list[Any], outs: list[Any], loss: Any, n: int,
+                        sample_weight: Any) -> None:
+        if self._metrics is None:
+            self._build_metrics(ys, outs)
+        self._loss_tracker.update_state(loss, n)
+        for group, y, out in zip(self._metrics or [], ys, outs, strict=True):
+            for m in group:
+                m.update_state(y, out, sample_weight)
+
+    def _train_step(self, xs: list[Any], ys: list[Any], sample_weight: Any = None) -> None:
+        for w in self.weights:
+            w.zero_grad()
+        outs = self._forward(xs, training=True)                              # 1. forward
+        loss, grads, wrt_logits = self._loss_and_grads(ys, outs, sample_weight)  # 2. loss
+        self._backward(grads, wrt_logits)                                    # 3. backward
+        params = [w for w in self.trainable_weights if w.grad is not None]
+        self.optimizer.apply([w.grad for w in params], params)              # 4. update
+        self._update_metrics(ys, outs, loss, int(xs[0].shape[0]), sample_weight)  # 5. metrics
+
+    def _test_step(self, xs: list[Any], ys: list[Any], sample_weight: Any = None) -> None:
+        outs = self._forward(xs, training=False)
+        loss, _, _ = self._loss_and_grads(ys, outs, sample_weight)
+        self._update_metrics(ys, outs, loss, int(xs[0].shape[0]), sample_weight)
+
+    def _logs(self, prefix: str = "") -> dict[str, float]:
+        """Current running values as Python floats (the one device->host read)."""
+        logs = {prefix + "loss": backend.to_float(self._loss_tracker.result())}
+        for group in self._metrics or []:
+            for m in group:
+                logs[prefix + m.name] = backend.to_float(m.result())
+        return dict(sorted(logs.items()))
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy() for w in self.weights]
+
+    def summary(self, line_length: int | None = None, positions: Any = None,
+                print_fn: Any = None, **kwargs: Any) -> None:
+        from minikeras.models.summary import print_summary
+
+        print_summary(self, print_fn or print)
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        return getattr(self, "_compile_config", None)
