@@ -129,7 +129,11 @@ class Dense(_ActivationMixin, Layer):
             self.kernel.add_grad(x2.T @ dz2)
             if self.use_bias:
                 self.bias.add_grad(dz2.sum(axis=0))
-        return grad_logits @ self.kernel.value.T
+        if not self.input_grad_needed:
+            return None
+        # A C-contiguous copy of kernel^T: BLAS is several times slower on a transposed view
+        # of a tall-thin matrix, and the copy is small next to the product.
+        return grad_logits @ backend.xp.ascontiguousarray(self.kernel.value.T)
 
     def get_config(self) -> dict[str, Any]:
         from minikeras import initializers

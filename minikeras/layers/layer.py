@@ -86,6 +86,9 @@ class Layer:
         self.dtype = str(np.dtype(dtype)) if dtype is not None else backend.floatx()
         self.built = False
         self.cache: Any = None
+        #: False while this layer is the first of a model being trained: its input is data,
+        #: so backward may skip dL/dx (and return None).
+        self.input_grad_needed = True
         self.input_spec: InputSpec | None = None
         self._own_weights: list[Variable] = []
         self._sublayers: list[Layer] = []

@@ -47,6 +47,7 @@ class Model(TrainerMixin, Layer):
         self._metric_specs: list[Any] = []
         self._metrics: list[list[metrics.Metric]] | None = None
         self._loss_tracker = metrics.Mean("loss")
+        self._training_step = False  # True inside _train_step (backward may skip dL/d(data))
 
     # ------------------------------------------------------------------ structure
     @property
@@ -224,7 +225,11 @@ class Model(TrainerMixin, Layer):
             w.zero_grad()
         outs = self._forward(xs, training=True)                              # 1. forward
         loss, grads, wrt_logits = self._loss_and_grads(ys, outs, sample_weight)  # 2. loss
-        self._backward(grads, wrt_logits)                                    # 3. backward
+        self._training_step = True
+        try:
+            self._backward(grads, wrt_logits)                                # 3. backward
+        finally:
+            self._training_step = False
         params = [w for w in self.trainable_weights if w.grad is not None]
         self.optimizer.apply([w.grad for w in params], params)              # 4. update
         self._update_metrics(ys, outs, loss, int(xs[0].shape[0]), sample_weight)  # 5. metrics

@@ -120,11 +120,17 @@ class Sequential(Model):
 
     def _backward(self, grads: list[Any], wrt_logits: list[bool]) -> list[Any]:
         dy = grads[0]
+        last = len(self._layers) - 1
         for i, layer in enumerate(reversed(self._layers)):
-            if i == 0 and wrt_logits[0]:
-                dy = layer.backward_from_logits(dy)
-            else:
-                dy = layer.backward(dy)
+            # The first layer's input is the data: nobody needs its gradient when training.
+            layer.input_grad_needed = not (i == last and self._training_step)
+            try:
+                if i == 0 and wrt_logits[0]:
+                    dy = layer.backward_from_logits(dy)
+                else:
+                    dy = layer.backward(dy)
+            finally:
+                layer.input_grad_needed = True
         return [dy]
 
     def _output_logits(self) -> list[Any]:
