@@ -2,13 +2,28 @@
 
 from minikeras.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, Reshape
 from minikeras.layers.layer import InputSpec, Layer
+from minikeras.layers.serialization import deserialize_layer, serialize_layer
 from minikeras.models.graph import Input
 
 # layer modules (one concept per file) are added below
 # isort: split
+from minikeras.layers.convolutional import Conv2D, Convolution2D, UpSampling2D, ZeroPadding2D
+from minikeras.layers.pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
 from minikeras.layers.recurrent import GRU, LSTM, SimpleRNN
 from minikeras.layers.wrappers import TimeDistributed
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec",
-           "Layer", "Reshape"]
+           "Layer", "Reshape", "deserialize_layer", "serialize_layer"]
 __all__ += ["GRU", "LSTM", "SimpleRNN", "TimeDistributed"]
+__all__ += ["AveragePooling2D", "AvgPool2D", "Conv2D", "Convolution2D", "GlobalAveragePooling2D",
+            "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "MaxPool2D",
+            "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]

@@ -1,0 +1,211 @@
+"""Conv2D (im2col), ZeroPadding2D, UpSampling2D: gradients, reference values, shapes, errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from minikeras import backend
+from minikeras.layers import (
+    Conv2D,
+    Convolution2D,
+    Dense,
+    Flatten,
+    UpSampling2D,
+    ZeroPadding2D,
+)
+from minikeras.layers import im2col as ic
+from minikeras.utils import check_layer_gradients
+
+
+def reference_conv(x, kernel, bias, strides, padding, dilation):
+    """Direct NHWC convolution (float64, loops over output cells): the definition itself."""
+    n, h, w, c = x.shape
+    kh, kw, _, f = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    pads = ic.padding_amounts((h, w), (kh, kw), strides, dilation, padding)
+    xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    oh = ic.output_length(h, kh, sh, dh, padding)
+    ow = ic.output_length(w, kw, sw, dw, padding)
+    out = np.zeros((n, oh, ow, f))
+    for i in range(oh):
+        for j in range(ow):
+            rows = slice(i * sh, i * sh + (kh - 1) * dh + 1, dh)
+            cols = slice(j * sw, j * sw + (kw - 1) * dw + 1, dw)
+            patch = xp[:, rows, cols]
+            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2])) + bias
+    return out
+
+
+def _grid(seed: int = 0, count: int = 28):
+    """A deterministic sample of the full grid of kernel/stride/padding/dilation/format."""
+    kernels = [1, 2, 3, 4, 5, (2, 3), (5, 1)]
+    strides = [1, 2, 3, (1, 2)]
+    dilations = [1, 2, (1, 3)]
+    full = [c for c in itertools.product(kernels, strides, ["valid", "same"], dilations,
+                                         ["channels_last", "channels_first"])
+            if c[1] == 1 or c[3] == 1]  # Keras refuses strides > 1 with dilation > 1
+    rng = np.random.default_rng(seed)
+    return [full[i] for i in rng.choice(len(full), count, replace=False)]
+
+
+def _input(fmt, n=2, c=2, h=11, w=10, seed=1):
+    rng = np.random.default_rng(seed)
+    shape = (n, h, w, c) if fmt == "channels_last" else (n, c, h, w)
+    return rng.standard_normal(shape)
+
+
+@pytest.mark.parametrize("kernel,strides,padding,dilation,fmt", _grid())
+def test_conv2d_gradients(float64, kernel, strides, padding, dilation, fmt):
+    layer = Conv2D(3, kernel, strides=strides, padding=padding, dilation_rate=dilation,
+                   data_format=fmt, activation="tanh", bias_initializer="glorot_uniform")
+    check_layer_gradients(layer, _input(fmt), max_entries=25)
+
+
+@pytest.mark.parametrize("kernel,strides,padding,dilation,fmt", _grid(seed=3, count=10))
+def test_conv2d_matches_direct_convolution(float64, kernel, strides, padding, dilation, fmt):
+    layer = Conv2D(4, kernel, strides=strides, padding=padding, dilation_rate=dilation,
+                   data_format=fmt, bias_initializer="glorot_uniform")
+    x = _input(fmt)
+    y = layer(x)
+    x_nhwc = x if fmt == "channels_last" else x.transpose(0, 2, 3, 1)
+    ref = reference_conv(x_nhwc, layer.kernel.value, layer.bias.value,
+                         layer.strides, padding, layer.dilation_rate)
+    if fmt == "channels_first":
+        ref = ref.transpose(0, 3, 1, 2)
+    assert y.shape == ref.shape
+    assert layer.compute_output_shape((None, *x.shape[1:])) == (None, *y.shape[1:])
+    np.testing.assert_allclose(y, ref, atol=1e-12)
+
+
+def test_same_padding_is_tf_style():
+    # k=4, s=1: P=3 -> 1 before, 2 after; k=3, s=2 on 8: out 4, P=max(3*2+3-8,0)=1 -> (0, 1)
+    assert ic.same_padding(10, 4, 1, 1) == (1, 2)
+    assert ic.same_padding(8, 3, 2, 1) == (0, 1)
+    assert ic.same_padding(7, 3, 2, 1) == (1, 1)
+    assert ic.same_padding(5, 3, 1, 2) == (2, 2)  # k_eff = 5
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_kernel_layout_and_output_shape(fmt):
+    layer = Conv2D(8, (3, 5), strides=2, padding="same", data_format=fmt)
+    shape = (None, 28, 27, 3) if fmt == "channels_last" else (None, 3, 28, 27)
+    layer.build_for(shape)
+    assert [w.shape for w in layer.weights] == [(3, 5, 3, 8), (8,)]
+    expected = (None, 14, 14, 8) if fmt == "channels_last" else (None, 8, 14, 14)
+    assert layer.compute_output_shape(shape) == expected
+    assert layer.count_params() == 3 * 5 * 3 * 8 + 8
+
+
+def test_float32_forward_and_backward_dtypes():
+    layer = Conv2D(4, 3, padding="same", activation="relu")
+    x = np.random.default_rng(0).random((2, 6, 6, 3))  # float64 data is cast to float32
+    y = layer(x)
+    assert y.dtype == np.float32
+    dx = layer.backward(np.ones_like(y))
+    assert dx.dtype == np.float32 and dx.shape == (2, 6, 6, 3)
+    assert layer.kernel.grad.dtype == np.float32
+
+
+def test_softmax_conv_exposes_logits(float64):
+    layer = Conv2D(3, 2, activation="softmax", data_format="channels_first")
+    x = _input("channels_first")
+    y = layer(x)
+    z = layer.output_logits()
+    np.testing.assert_allclose(y, np.exp(z) / np.exp(z).sum(-1, keepdims=True))
+    dz = np.random.default_rng(2).standard_normal(z.shape)
+    layer.zero_grads()
+    dx = layer.backward_from_logits(dz)
+    lin = Conv2D(3, 2, data_format="channels_first")
+    lin.build_for(x.shape)
+    lin.set_weights(layer.get_weights())
+    lin(x)
+    np.testing.assert_allclose(dx, lin.backward(dz))
+    np.testing.assert_allclose(layer.kernel.grad, lin.kernel.grad)
+
+
+def test_flatten_after_channels_first_conv_is_chw_order():
+    layer = Conv2D(2, 1, data_format="channels_first", use_bias=False, kernel_initializer="ones")
+    x = np.arange(2 * 1 * 2 * 3, dtype=np.float32).reshape(2, 1, 2, 3)
+    y = layer(x)                        # (2, 2, 2, 3): both filters copy the input
+    flatten = Flatten()
+    flat = flatten(y)
+    np.testing.assert_array_equal(flat, np.asarray(y).reshape(2, -1))  # C order of (C, H, W)
+    np.testing.assert_array_equal(flat[0, :6], x[0, 0].ravel())
+    dense = Dense(1)
+    dense(flat)                          # and gradients flow back through the NCHW view
+    dy = flatten.backward(dense.backward(np.ones((2, 1), np.float32)))
+    dx = layer.backward(dy)
+    assert dx.shape == x.shape
+    w = dense.kernel.value[:, 0]
+    np.testing.assert_allclose(dx[0, 0].ravel(), w[:6] + w[6:])
+
+
+def test_errors_are_clear():
+    with pytest.raises(ValueError, match=r"conv2d.*\(None, 3, 3, 1\).*window"):
+        Conv2D(2, 5).build_for((None, 3, 3, 1))
+    layer = Conv2D(2, 3, name="c")
+    with pytest.raises(ValueError, match="expected ndim=4"):
+        layer(np.zeros((2, 8, 8), np.float32))
+    layer(np.zeros((1, 8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match=r"expected axis 3 of input shape to have value 3"):
+        layer(np.zeros((1, 8, 8, 4), np.float32))
+    with pytest.raises(ValueError, match="built for 3 input channels"):
+        layer.forward(np.zeros((1, 8, 8, 4), np.float32))
+    with pytest.raises(ValueError, match=r"'c'.*\(1, 2, 2, 3\)"):
+        layer.forward(np.zeros((1, 2, 2, 3), np.float32))
+    with pytest.raises(ValueError, match="data_format"):
+        Conv2D(2, 3, data_format="channels_middle")
+    with pytest.raises(ValueError, match="padding"):
+        Conv2D(2, 3, padding="full")
+    with pytest.raises(ValueError, match="dilation_rate"):
+        Conv2D(2, 3, strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match="filters"):
+        Conv2D(0, 3)
+
+
+def test_config_and_alias():
+    assert Convolution2D is Conv2D
+    layer = Conv2D(4, 3, strides=(2, 1), padding="same", activation="relu", name="cv")
+    config = layer.get_config()
+    assert config["kernel_size"] == (3, 3) and config["strides"] == (2, 1)
+    clone = Conv2D.from_config(config)
+    assert clone.get_config() == config
+    assert Conv2D(2, 3).name == "conv2d"
+
+
+def test_frozen_conv_has_no_weight_grads():
+    layer = Conv2D(2, 3, trainable=False)
+    y = layer(np.ones((1, 5, 5, 1), np.float32))
+    layer.backward(np.ones_like(y))
+    assert layer.kernel.grad is None and layer.trainable_weights == []
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("padding", [1, (2, 0), ((1, 2), (0, 3))])
+def test_zero_padding(float64, fmt, padding):
+    layer = ZeroPadding2D(padding, data_format=fmt)
+    x = _input(fmt, h=3, w=4)
+    y = layer(x)
+    assert y.shape == layer.compute_output_shape(x.shape)
+    assert float(np.abs(y).sum()) == pytest.approx(float(np.abs(x).sum()))
+    check_layer_gradients(layer, x)
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_upsampling(float64, fmt):
+    layer = UpSampling2D((2, 3), data_format=fmt)
+    x = _input(fmt, h=3, w=2)
+    y = layer(x)
+    assert y.shape == layer.compute_output_shape(x.shape)
+    if fmt == "channels_last":
+        block = np.broadcast_to(x[:, :1, :1], (2, 2, 3, 2))
+        np.testing.assert_array_equal(y[:, 0:2, 0:3, :], block)
+    check_layer_gradients(layer, x)
+
+
+def test_global_data_format_default():
+    backend.set_image_data_format("channels_first")
+    assert Conv2D(2, 3).data_format == "channels_first"
