@@ -70,7 +70,7 @@ class GRU(RNNBase):
         u = self.units
         act, rec = self.activation, self.recurrent_activation
         U = self.recurrent_kernel.value
-        X = (xt.reshape(T * N, D) @ self.kernel.value).reshape(T, N, 3 * u)  # one matmul
+        X = xp.dot(xt.reshape(T * N, D), self.kernel.value).reshape(T, N, 3 * u)  # one matmul
         if self.use_bias:
             X += self.bias.value[0]
         M = xp.empty_like(X)                  # M[t] = h_{t-1} U + b_h
@@ -115,7 +115,7 @@ class GRU(RNNBase):
             dh_next = dh * z + dm @ U_T
         dQ2, dM2 = dQ.reshape(T * N, 3 * u), dM.reshape(T * N, 3 * u)
         if self.trainable:
-            self.kernel.add_grad(xt.reshape(T * N, D).T @ dQ2)
+            self.kernel.add_grad(xp.dot(xt.reshape(T * N, D).T, dQ2))
             self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dM2)
             if self.use_bias:
                 self.bias.add_grad(xp.stack([dQ2.sum(axis=0), dM2.sum(axis=0)]))

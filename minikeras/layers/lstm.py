@@ -85,7 +85,7 @@ class LSTM(RNNBase):
         act, rec = self.activation, self.recurrent_activation
         U = self.recurrent_kernel.value
         # x_t W + b for all steps and all four gates: one (T*N, D) @ (D, 4u) product
-        Z = (xt.reshape(T * N, D) @ self.kernel.value).reshape(T, N, 4 * u)
+        Z = xp.dot(xt.reshape(T * N, D), self.kernel.value).reshape(T, N, 4 * u)
         if self.use_bias:
             Z += self.bias.value
         A = xp.empty_like(Z)                           # gate values [i | f_g | g | o]
@@ -96,9 +96,10 @@ class LSTM(RNNBase):
         for t in range(T):
             z, a = Z[t], A[t]
             z += H[t] @ U                                   # z_t: one matmul, all gates
-            a[:, :2 * u] = rec.forward(z[:, :2 * u])        # i, f_g
+            # s over all four blocks in one call, then the candidate block gets f instead
+            # (fewer, larger array operations: at these sizes the call count sets the speed)
+            a[...] = rec.forward(z)                             # i, f_g, o
             a[:, 2 * u:3 * u] = act.forward(z[:, 2 * u:3 * u])  # g
-            a[:, 3 * u:] = rec.forward(z[:, 3 * u:])        # o
             C[t + 1] = a[:, u:2 * u] * C[t] + a[:, :u] * a[:, 2 * u:3 * u]
             FC[t] = act.forward(C[t + 1])
             H[t + 1] = a[:, 3 * u:] * FC[t]
@@ -125,14 +126,13 @@ class LSTM(RNNBase):
             dA[:, :u] = dc * g                                           # di
             dA[:, u:2 * u] = dc * C[t]                                   # df
             dA[:, 2 * u:3 * u] = dc * i                                  # dg
-            dz[:, :2 * u] = rec.backward(z[:, :2 * u], a[:, :2 * u], dA[:, :2 * u])
-            dz[:, 2 * u:3 * u] = act.backward(z[:, 2 * u:3 * u], g, dA[:, 2 * u:3 * u])
-            dz[:, 3 * u:] = rec.backward(z[:, 3 * u:], o, dA[:, 3 * u:])
+            dz[...] = rec.backward(z, a, dA)                    # s' on every block...
+            dz[:, 2 * u:3 * u] = act.backward(z[:, 2 * u:3 * u], g, dA[:, 2 * u:3 * u])  # f' on g
             dc_next = dc * f_g
             dh_next = dz @ U_T
         dZ2 = dZ.reshape(T * N, 4 * u)
         if self.trainable:
-            self.kernel.add_grad(xt.reshape(T * N, D).T @ dZ2)
+            self.kernel.add_grad(xp.dot(xt.reshape(T * N, D).T, dZ2))
             self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dZ2)
             if self.use_bias:
                 self.bias.add_grad(dZ2.sum(axis=0))
