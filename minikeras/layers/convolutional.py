@@ -201,6 +201,8 @@ class Conv2D(_ActivationMixin, Layer):
             self.kernel.add_grad((cols.T @ dz).reshape(self.kernel.shape))
             if self.use_bias:
                 self.bias.add_grad(dz.sum(axis=0))
+        if not self.input_grad_needed:  # first layer of a model in training: x is data
+            return None
         dcols = dz @ w.T
         dx = ic.col2im(dcols, padded_shape, pads, self.kernel_size, out_hw, self.strides,
                        self.dilation_rate)
