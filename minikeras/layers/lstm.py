@@ -105,7 +105,8 @@ class LSTM(RNNBase):
             H[t + 1] = a[:, 3 * u:] * FC[t]
         return H[1:], [H[T], C[T]], (xt, Z, A, H, C, FC)
 
-    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any) -> tuple[Any, list]:
+    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any,
+                       need_dx: bool = True) -> tuple[Any, list]:
         xp = backend.xp
         xt, Z, A, H, C, FC = cache
         T, N, D = xt.shape
@@ -136,7 +137,9 @@ class LSTM(RNNBase):
             self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dZ2)
             if self.use_bias:
                 self.bias.add_grad(dZ2.sum(axis=0))
-        dxt = (dZ2 @ self.kernel.value.T).reshape(T, N, D)
+        # a C-contiguous W^T: BLAS is several times slower on a transposed view
+        dxt = (dZ2 @ xp.ascontiguousarray(self.kernel.value.T)).reshape(T, N, D) if need_dx \
+            else None
         return dxt, [dh_next, dc_next]
 
     def get_config(self) -> dict[str, Any]:

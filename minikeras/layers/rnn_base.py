@@ -12,10 +12,12 @@ subclass, as two methods:
 * ``_cell_forward(xt, states0) -> (hs, finals, cache)``: ``xt`` is the input in time-major
   layout (T, N, D), already reversed when ``go_backwards``; ``hs`` is every h_t, (T, N, u);
   ``finals`` the final states.
-* ``_cell_backward(dhs, dfinals, cache) -> (dxt, dstates0)``: backpropagation through time
-  (BPTT). ``dhs`` is dL/dh_t for every t, (T, N, u), or ``None`` when only the final state
-  received a gradient; ``dfinals`` the gradients arriving at the final states (entries may be
-  ``None``). It adds the weight gradients and returns dL/dx (time-major) and dL/dstate_0.
+* ``_cell_backward(dhs, dfinals, cache, need_dx) -> (dxt, dstates0)``: backpropagation
+  through time (BPTT). ``dhs`` is dL/dh_t for every t, (T, N, u), or ``None`` when only the
+  final state received a gradient; ``dfinals`` the gradients arriving at the final states
+  (entries may be ``None``). It adds the weight gradients and returns dL/dx (time-major;
+  ``None`` when ``need_dx`` is False, i.e. the layer is first in a model and its input is
+  data) and dL/dstate_0.
 
 This base class does everything around that: argument checks, shapes, the time-major
 transpose, ``go_backwards``, ``return_sequences``/``return_state``, ``initial_state``, and
@@ -82,7 +84,8 @@ class RNNBase(Layer):
     def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
         raise NotImplementedError
 
-    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any) -> tuple[Any, list]:
+    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any,
+                       need_dx: bool) -> tuple[Any, list]:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ shapes
@@ -199,10 +202,12 @@ class RNNBase(Layer):
             else:
                 # the output is h_T itself: its gradient joins the final state's
                 dfinals[0] = dout if dfinals[0] is None else dfinals[0] + dout
-        dxt, dstates0 = self._cell_backward(dhs, dfinals, cell_cache)
-        if self.go_backwards:
-            dxt = dxt[::-1]
-        dx = xp.ascontiguousarray(xp.swapaxes(dxt, 0, 1))
+        dxt, dstates0 = self._cell_backward(dhs, dfinals, cell_cache, self.input_grad_needed)
+        dx = None
+        if dxt is not None:
+            if self.go_backwards:
+                dxt = dxt[::-1]
+            dx = xp.ascontiguousarray(xp.swapaxes(dxt, 0, 1))
         return [dx, *dstates0] if given else dx
 
     # ------------------------------------------------------------------ stateful

@@ -71,7 +71,8 @@ class SimpleRNN(RNNBase):
             H[t + 1] = self.activation.forward(Z[t])     # h_t = f(z_t)
         return H[1:], [H[T]], (xt, Z, H)
 
-    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any) -> tuple[Any, list]:
+    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any,
+                       need_dx: bool = True) -> tuple[Any, list]:
         xp = backend.xp
         xt, Z, H = cache
         T, N, D = xt.shape
@@ -89,7 +90,9 @@ class SimpleRNN(RNNBase):
             self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dZ2)
             if self.use_bias:
                 self.bias.add_grad(dZ2.sum(axis=0))
-        dxt = (dZ2 @ self.kernel.value.T).reshape(T, N, D)
+        # a C-contiguous W^T: BLAS is several times slower on a transposed view
+        dxt = (dZ2 @ xp.ascontiguousarray(self.kernel.value.T)).reshape(T, N, D) if need_dx \
+            else None
         return dxt, [dh_next]
 
     def get_config(self) -> dict[str, Any]:

@@ -56,8 +56,8 @@ class TimeDistributed(Layer):
     def backward(self, grad_output: Any) -> Any:
         n, t, in_shape, inner_cache = self.cache
         self.layer.cache = inner_cache
-        d = self.layer.backward(grad_output.reshape((n * t, *grad_output.shape[2:])))
-        return d.reshape(in_shape)
+        d = self._inner(self.layer.backward, grad_output)
+        return None if d is None else d.reshape(in_shape)
 
     def output_logits(self) -> Any:
         """The inner layer's logits, unfolded to (N, T, ...), when it ends in softmax/sigmoid."""
@@ -71,21 +71,27 @@ class TimeDistributed(Layer):
     def backward_from_logits(self, grad_logits: Any) -> Any:
         n, t, in_shape, inner_cache = self.cache
         self.layer.cache = inner_cache
-        d = self.layer.backward_from_logits(
-            grad_logits.reshape((n * t, *grad_logits.shape[2:])))
-        return d.reshape(in_shape)
+        d = self._inner(self.layer.backward_from_logits, grad_logits)
+        return None if d is None else d.reshape(in_shape)
+
+    def _inner(self, backward: Any, grad: Any) -> Any:
+        """Run an inner backward on the folded gradient, passing on ``input_grad_needed``."""
+        n, t = self.cache[0], self.cache[1]
+        self.layer.input_grad_needed = self.input_grad_needed
+        try:
+            return backward(grad.reshape((n * t, *grad.shape[2:])))
+        finally:
+            self.layer.input_grad_needed = True
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(),
-                "layer": {"class_name": type(self.layer).__name__,
-                          "config": self.layer.get_config()}}
+        from minikeras.layers.serialization import serialize_layer
+
+        return {**super().get_config(), "layer": serialize_layer(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
-        from minikeras import layers
+        from minikeras.layers.serialization import deserialize_layer
 
         config = dict(config)
         inner = config.pop("layer")
-        if isinstance(inner, dict):
-            inner = getattr(layers, inner["class_name"]).from_config(inner["config"])
-        return cls(inner, **config)
+        return cls(deserialize_layer(inner) if isinstance(inner, dict) else inner, **config)
