@@ -84,10 +84,8 @@ class LSTM(RNNBase):
         u = self.units
         act, rec = self.activation, self.recurrent_activation
         U = self.recurrent_kernel.value
-        # x_t W + b for all steps and all four gates: one (T*N, D) @ (D, 4u) product
+        # x_t W for all steps and all four gates: one (T*N, D) @ (D, 4u) product
         Z = xp.dot(xt.reshape(T * N, D), self.kernel.value).reshape(T, N, 4 * u)
-        if self.use_bias:
-            Z += self.bias.value
         A = xp.empty_like(Z)                           # gate values [i | f_g | g | o]
         H = xp.empty((T + 1, N, u), dtype=Z.dtype)     # H[t] = h_t, H[0] = h_0
         C = xp.empty((T + 1, N, u), dtype=Z.dtype)     # C[t] = c_t
@@ -96,6 +94,8 @@ class LSTM(RNNBase):
         for t in range(T):
             z, a = Z[t], A[t]
             z += H[t] @ U                                   # z_t: one matmul, all gates
+            if self.use_bias:
+                z += self.bias.value    # after h U, in Keras' order: same float32 rounding
             # s over all four blocks in one call, then the candidate block gets f instead
             # (fewer, larger array operations: at these sizes the call count sets the speed)
             a[...] = rec.forward(z)                             # i, f_g, o
