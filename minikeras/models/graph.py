@@ -46,12 +46,24 @@ class KerasTensor:
 class Node:
     """One call of a layer on symbolic inputs: ``outputs = layer(inputs)``."""
 
-    def __init__(self, layer: Any, inputs: list[KerasTensor], kwargs: dict | None = None) -> None:
+    def __init__(self, layer: Any, inputs: list[KerasTensor], kwargs: dict | None = None,
+                 multi_input: bool = False, multi_output: bool = False) -> None:
         self.layer = layer
         self.inputs = inputs
         self.kwargs = dict(kwargs or {})
         self.outputs: list[KerasTensor] = []
+        #: the layer was called on a list (merge layers, ``initial_state``): forward gets a list
+        self.multi_input = multi_input
+        #: the layer returned a list (``return_state=True``, a multi-output model)
+        self.multi_output = multi_output
         layer._inbound_nodes.append(self)
+
+    @property
+    def is_input(self) -> bool:
+        """The node of an ``Input``: no inputs, the tensor is the model's data."""
+        from minikeras.layers.core import InputLayer
+
+        return not self.inputs and isinstance(self.layer, InputLayer)
 
 
 def is_symbolic(value: Any) -> bool:
@@ -70,6 +82,11 @@ def Input(shape: Any = None, batch_size: int | None = None, dtype: str | None = 
 
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
                        name=name, **kwargs)
+    return input_tensor(layer)
+
+
+def input_tensor(layer: Any) -> KerasTensor:
+    """The symbolic tensor of an InputLayer (a new node; used by ``Input`` and loading)."""
     node = Node(layer, [])
     out = KerasTensor(layer.batch_shape, layer.dtype, node, 0, name=layer.name)
     node.outputs = [out]
@@ -97,7 +114,8 @@ def call_layer(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
     else:
         layer.check_input_shape(shapes)
     out_shape = layer.compute_output_shape(shapes)
-    node = Node(layer, tensors, kwargs)
+    node = Node(layer, tensors, kwargs, multi_input=multi,
+                multi_output=isinstance(out_shape, list))
     dtype = getattr(layer, "dtype", backend.floatx())
     if isinstance(out_shape, list):
         node.outputs = [KerasTensor(s, dtype, node, i) for i, s in enumerate(out_shape)]

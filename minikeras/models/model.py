@@ -62,6 +62,18 @@ class Model(TrainerMixin, Layer):
     def _sublayers(self, value: list[Layer]) -> None:
         pass  # a model's sub-layers are its layers; Layer.__init__'s empty list is ignored
 
+    @property
+    def cache(self) -> Any:
+        """A model used as a layer: its per-call state is its layers' caches (so a model
+        called twice in a graph can have them swapped per call, like any shared layer)."""
+        return [layer.cache for layer in self.layers]
+
+    @cache.setter
+    def cache(self, value: Any) -> None:
+        if value is not None:
+            for layer, c in zip(self.layers, value, strict=True):
+                layer.cache = c
+
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         if index is not None:
             return self.layers[index]

@@ -1,0 +1,337 @@
+"""Functional: a model that is a graph of layer calls, ``Model(inputs, outputs)``.
+
+Calling layers on ``Input`` tensors recorded nodes (``graph.py``). The model walks back
+from its outputs to its inputs once, at construction, and keeps the nodes in topological
+order. Then, per batch:
+
+* forward: each node in order runs ``layer.forward`` on the values of its input tensors;
+  the layer's ``cache`` is saved *per node* right after, because a layer called twice (a
+  shared layer) overwrites its cache on the second call;
+* backward: the nodes in reverse order. Before a node's backward its cache is put back.
+  A tensor that feeds several layers (fan-out) receives one gradient from each; they are
+  summed before its producer runs, which is the multivariate chain rule:
+
+      dL/dt = sum over consumers c of dL/d(input of c that is t)
+
+  A shared layer's weights collect one ``add_grad`` per call, so they get the sum too.
+
+If an output comes from a layer ending in softmax/sigmoid, a cross-entropy loss hands back
+dL/d(logits) for it and that node starts with ``backward_from_logits`` (as in Sequential).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from minikeras.layers.layer import Layer
+from minikeras.models import graph
+from minikeras.models.graph import KerasTensor, Node
+from minikeras.models.model import Model
+
+
+def _flatten(struct: Any, what: str) -> tuple[list[KerasTensor], list[str] | None]:
+    """A tensor, list/tuple or dict of tensors -> (list, dict keys or None)."""
+    keys = None
+    if isinstance(struct, Mapping):
+        keys = list(struct)
+        items = [struct[k] for k in keys]
+    elif isinstance(struct, list | tuple):
+        items = list(struct)
+    else:
+        items = [struct]
+    if not items:
+        raise ValueError(f"Model: `{what}` is empty.")
+    for t in items:
+        if not isinstance(t, KerasTensor):
+            raise TypeError(
+                f"Model: every entry of `{what}` must be a symbolic tensor (from `Input(...)` "
+                f"or a layer called on one); received {type(t).__name__}. Data such as NumPy "
+                "arrays goes to fit/predict, not to Model(inputs, outputs)."
+            )
+    return items, keys
+
+
+def build_map(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[list, list]:
+    """Topological order of the nodes between ``inputs`` and ``outputs``, and Keras' layer order.
+
+    A depth-first walk back from each output (Keras' ``_build_map``) lists every node after
+    the nodes it depends on. Layers are then ordered as Keras orders ``model.layers``: by
+    decreasing depth (distance to the outputs), ties broken by when the walk first met them.
+    """
+    input_ids = {id(t) for t in inputs}
+    finished: set[int] = set()
+    in_progress: set[int] = set()
+    ordered: list[Node] = []
+    first_seen: dict[int, int] = {}
+
+    def visit(t: KerasTensor) -> None:
+        node = t.node
+        if node is None or id(node) in finished:
+            return
+        if id(t) in input_ids and not node.is_input:
+            finished.add(id(node))  # an intermediate tensor used as a model input: stop here
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"Tensor {t} from layer '{node.layer.name}' is part of a cycle.")
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        in_progress.add(id(node))
+        if not node.is_input:
+            for parent in node.inputs:
+                visit(parent)
+        finished.add(id(node))
+        in_progress.discard(id(node))
+        ordered.append(node)
+
+    for out in outputs:
+        visit(out)
+    # depth: outputs' nodes 0, a parent one more than its deepest child
+    members = {id(n) for n in ordered}
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    layers: dict[int, Layer] = {}
+    for node in reversed(ordered):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        layers[id(node.layer)] = node.layer
+        if not node.is_input:
+            for parent in node.inputs:
+                pn = parent.node
+                if pn is not None and id(pn) in members:
+                    node_depth[id(pn)] = max(depth + 1, node_depth.get(id(pn), 0))
+    for t in inputs:  # unused inputs are still part of the model (Keras keeps them)
+        if t.node is not None and t.node.is_input and id(t.node.layer) not in layers:
+            layers[id(t.node.layer)] = t.node.layer
+            layer_depth[id(t.node.layer)] = 0
+            first_seen[id(t.node.layer)] = -1
+    layer_order = sorted(layers.values(),
+                         key=lambda la: (-layer_depth[id(la)], first_seen[id(la)]))
+    return ordered, layer_order
+
+
+class Functional(Model):
+    """A model over the graph from ``inputs`` to ``outputs`` (tensors, lists or dicts)."""
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None,
+                 trainable: bool = True, **kwargs: Any) -> None:
+        for old, new in (("input", "inputs"), ("output", "outputs")):
+            if old in kwargs:
+                warnings.warn(f"Model(`{old}`=...) is Keras 1/2 spelling; use `{new}`=.",
+                              DeprecationWarning, stacklevel=3)
+                if new == "inputs":
+                    inputs = kwargs.pop(old)
+                else:
+                    outputs = kwargs.pop(old)
+        if inputs is None or outputs is None:
+            raise ValueError("Model(inputs, outputs): both `inputs` and `outputs` are required.")
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._node_caches: dict[int, Any] = {}
+        self._inputs, self._input_keys = _flatten(inputs, "inputs")
+        self._outputs, self._output_keys = _flatten(outputs, "outputs")
+        self._single_input = not isinstance(inputs, list | tuple | Mapping)
+        self._single_output = not isinstance(outputs, list | tuple | Mapping)
+        nodes, self._layers = build_map(self._inputs, self._outputs)
+        self._nodes = [n for n in nodes if not n.is_input]
+        self._check_connected()
+        self._node_ids = {id(n) for n in nodes}
+        self._input_ids = {id(t) for t in self._inputs}
+        self.built = True
+        self._input_shape = self._shapes_of(self._inputs, self._single_input)
+        self._output_shape = self._shapes_of(self._outputs, self._single_output)
+
+    @staticmethod
+    def _shapes_of(tensors: list[KerasTensor], single: bool) -> Any:
+        shapes = [tuple(t.shape) for t in tensors]
+        return shapes[0] if single else shapes
+
+    def _check_connected(self) -> None:
+        """Every tensor a node reads must be computable from the model's inputs."""
+        known = {id(t) for t in self._inputs}
+        for node in self._nodes:
+            for t in node.inputs:
+                if id(t) not in known:
+                    src = t.node.layer.name if t.node is not None else "?"
+                    raise ValueError(
+                        f"Graph disconnected: cannot obtain the value of tensor {t} (made by "
+                        f"layer '{src}') feeding layer '{node.layer.name}' from the model's "
+                        f"inputs {[i.name for i in self._inputs]}. The outputs must be "
+                        "computed from the tensors passed as `inputs`."
+                    )
+            known.update(id(t) for t in node.outputs)
+        for t in self._outputs:
+            if id(t) not in known:
+                raise ValueError(f"Output {t} is not connected to `inputs`: it does not depend "
+                                 f"on the model's inputs {[i.name for i in self._inputs]}.")
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def layers(self) -> list[Layer]:
+        """All layers, InputLayers first (Keras' order: by depth, then by discovery)."""
+        return list(self._layers)
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return list(self._outputs)
+
+    @property
+    def input(self) -> Any:
+        return self._inputs[0] if self._single_input else list(self._inputs)
+
+    @property
+    def output(self) -> Any:
+        return self._outputs[0] if self._single_output else list(self._outputs)
+
+    def _input_names(self) -> list[str]:
+        if self._input_keys is not None:
+            return list(self._input_keys)
+        return [t.node.layer.name if t.node is not None else f"input_{i}"
+                for i, t in enumerate(self._inputs)]
+
+    @property
+    def output_names(self) -> list[str]:
+        if self._output_keys is not None:
+            return list(self._output_keys)
+        names: list[str] = []
+        for t in self._outputs:
+            name = t.node.layer.name
+            names.append(name if name not in names else f"{name}_{len(names)}")
+        return names
+
+    def _output_shapes(self) -> list[tuple]:
+        return [tuple(t.shape) for t in self._outputs]
+
+    @property
+    def cache(self) -> dict[int, Any]:
+        """The per-node caches of the last forward (this model used as a layer swaps them)."""
+        return self._node_caches
+
+    @cache.setter
+    def cache(self, value: Any) -> None:
+        self._node_caches = value if value is not None else {}
+
+    # ------------------------------------------------------------------ shapes
+    def _ensure_built(self, xs: list[Any]) -> None:
+        if len(xs) != len(self._inputs):
+            raise ValueError(f"Model '{self.name}' expects {len(self._inputs)} input(s) "
+                             f"{self._input_names()}, but received {len(xs)}.")
+        for i, (t, x) in enumerate(zip(self._inputs, xs, strict=True)):
+            self.check_input_shape(tuple(x.shape), i)
+
+    def check_input_shape(self, shape: Any, index: int = 0) -> None:
+        if isinstance(shape, list):
+            for i, s in enumerate(shape):
+                self.check_input_shape(tuple(s), i)
+            return
+        if index >= len(self._inputs):
+            return
+        expected = self._inputs[index].shape
+        if len(expected) != len(shape) or any(
+                e is not None and g is not None and e != g
+                for e, g in zip(expected[1:], shape[1:], strict=True)):
+            raise ValueError(
+                f'Input {index} of model "{self.name}" ({self._input_names()[index]}) is '
+                f"incompatible with the model: expected shape={expected}, found shape={shape}")
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        first = input_shape[0] if isinstance(input_shape, list) else input_shape
+        batch = first[0] if first else None
+        shapes = [(batch, *t.shape[1:]) for t in self._outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    # ------------------------------------------------------------------ data flow
+    def _forward(self, inputs: list[Any], training: bool) -> list[Any]:
+        self._ensure_built(inputs)
+        values = {id(t): x for t, x in zip(self._inputs, inputs, strict=True)}
+        caches: dict[int, Any] = {}
+        for node in self._nodes:
+            args = [values[id(t)] for t in node.inputs]
+            layer = node.layer
+            out = layer.forward(args if node.multi_input else args[0],
+                                training=bool(node.kwargs.get("training", training)))
+            caches[id(node)] = layer.cache        # this call's cache, kept for backward
+            outs = out if node.multi_output else [out]
+            for t, value in zip(node.outputs, outs, strict=True):
+                values[id(t)] = value
+        self._node_caches = caches
+        return [values[id(t)] for t in self._outputs]
+
+    def _output_logits(self) -> list[Any]:
+        logits = []
+        for t in self._outputs:
+            node = t.node
+            if node is None or node.is_input or node.multi_output:
+                logits.append(None)
+                continue
+            node.layer.cache = self._node_caches.get(id(node))
+            logits.append(node.layer.output_logits())
+        return logits
+
+    def _backward(self, grads: list[Any], wrt_logits: list[bool]) -> list[Any]:
+        dvalues: dict[int, Any] = {}   # tensor -> dL/d(tensor), summed over its consumers
+        dlogits: dict[int, Any] = {}   # node -> dL/d(its logits), from a cross-entropy loss
+        for t, g, flag in zip(self._outputs, grads, wrt_logits, strict=True):
+            if g is None:
+                continue
+            target, key = (dlogits, id(t.node)) if flag else (dvalues, id(t))
+            target[key] = g if key not in target else target[key] + g
+        for node in reversed(self._nodes):
+            douts = [dvalues.pop(id(t), None) for t in node.outputs]
+            dz = dlogits.pop(id(node), None)
+            if dz is None and all(d is None for d in douts):
+                continue                  # nothing downstream depends on this node
+            layer = node.layer
+            layer.cache = self._node_caches[id(node)]
+            # a node fed only by the model's data needs no dL/d(input) while training
+            skip_dx = self._training_step and all(id(t) in self._input_ids for t in node.inputs)
+            layer.input_grad_needed = not skip_dx
+            try:
+                dxs: list[Any] = [None] * len(node.inputs)
+                if dz is not None:
+                    self._accumulate(dxs, layer.backward_from_logits(dz), node)
+                if any(d is not None for d in douts):
+                    self._accumulate(dxs, layer.backward(douts if node.multi_output
+                                                         else douts[0]), node)
+            finally:
+                layer.input_grad_needed = True
+            for t, d in zip(node.inputs, dxs, strict=True):
+                if d is not None:
+                    dvalues[id(t)] = d if id(t) not in dvalues else dvalues[id(t)] + d
+        return [dvalues.get(id(t)) for t in self._inputs]
+
+    @staticmethod
+    def _accumulate(total: list[Any], dx: Any, node: Node) -> None:
+        parts = list(dx) if node.multi_input else [dx]
+        for i, d in enumerate(parts):
+            if d is not None:
+                total[i] = d if total[i] is None else total[i] + d
+
+    # ------------------------------------------------------------------ outputs as dicts
+    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        out = super().predict(x, *args, **kwargs)
+        if self._output_keys is not None:
+            outs = out if isinstance(out, list) else [out]
+            return dict(zip(self._output_keys, outs, strict=True))
+        return out
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        from minikeras.saving.config import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Any:
+        from minikeras.saving.config import functional_from_config
+
+        return functional_from_config(config, custom_objects)
+
+    def __repr__(self) -> str:
+        return (f"<Functional name={self.name}, inputs={self._input_names()}, "
+                f"outputs={self.output_names}>")
+
