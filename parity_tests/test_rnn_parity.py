@@ -8,8 +8,6 @@ calls, one Adam step, and 50 training steps of the two tutorial models.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -137,10 +135,98 @@ def test_stateful_layer_calls_match_keras(keras, name):
 
 
 # --------------------------------------------------------------------------- model level
-def _has_models() -> bool:
-    return hasattr(minikeras, "Sequential") and hasattr(minikeras, "optimizers")
+needs_models = pytest.mark.skipif(not hasattr(minikeras, "Sequential"),
+                                  reason="minikeras.Sequential not there yet")
 
 
-needs_models = pytest.mark.skipif(not _has_models(), reason="minikeras.Sequential not there yet")
-MNIST_DIR = Path(os.environ.get("MINIKERAS_MNIST_DIR",
-                                Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
+def _reset(model: Any) -> None:
+    """Keras 3 has no model.reset_states(): reset each stateful layer."""
+    for layer in model.layers:
+        if getattr(layer, "stateful", False):
+            layer.reset_state()
+
+
+@needs_models
+def test_stateful_model_predict_train_evaluate_match_keras(keras):
+    """State carries across predict / train_on_batch / evaluate calls, as in Keras."""
+    B, T, D, u = 4, 5, 2, 6
+
+    def build(fw: Any) -> Any:
+        model = fw.Sequential([fw.Input(batch_shape=(B, T, D)),
+                               fw.layers.LSTM(u, return_sequences=True, stateful=True),
+                               fw.layers.TimeDistributed(fw.layers.Dense(1))])
+        model.compile(optimizer=fw.optimizers.Adam(learning_rate=0.01), loss="mse")
+        return model
+
+    km, mm = build(keras), build(minikeras)
+    mm.set_weights(km.get_weights())
+    x = RNG.standard_normal((2 * B, T, D)).astype("float32")
+    y = RNG.standard_normal((2 * B, T, 1)).astype("float32")
+    klstm, mlstm = km.layers[0], mm.layers[0]
+
+    def same_state() -> None:
+        for ms, ks in zip(mlstm.states, klstm.states, strict=True):
+            np.testing.assert_allclose(ms, ks.numpy(), atol=ATOL)
+
+    for _ in range(2):   # the second predict starts where the first ended: other outputs
+        np.testing.assert_allclose(mm.predict(x, batch_size=B, verbose=0),
+                                   km.predict(x, batch_size=B, verbose=0), atol=ATOL)
+        same_state()
+    for i in range(3):
+        sl = slice((i % 2) * B, (i % 2 + 1) * B)
+        np.testing.assert_allclose(mm.train_on_batch(x[sl], y[sl]),
+                                   km.train_on_batch(x[sl], y[sl]), rtol=1e-5)
+        same_state()
+    for _ in range(2):
+        np.testing.assert_allclose(mm.evaluate(x, y, batch_size=B, verbose=0),
+                                   km.evaluate(x, y, batch_size=B, verbose=0), rtol=1e-5)
+        same_state()
+    _reset(km)
+    mm.reset_states()
+    assert all(not s.any() for s in mlstm.states)
+    np.testing.assert_allclose(mm.predict(x, batch_size=B, verbose=0),
+                               km.predict(x, batch_size=B, verbose=0), atol=ATOL)
+    for mw, kw in zip(mm.get_weights(), km.get_weights(), strict=True):
+        np.testing.assert_allclose(mw, kw, atol=ATOL)
+    assert len(mm.get_weights()) == 5          # the states are not weights
+    with pytest.raises(ValueError, match=f"batch size {B}"):
+        mm.predict(x[:B + 1], batch_size=B, verbose=0)   # a partial last batch
+    with pytest.raises(ValueError, match=f"batch size {B}"):
+        mm.train_on_batch(x[:B - 1], y[:B - 1])
+
+
+@needs_models
+def test_gru_time_distributed_softmax_one_adam_step(keras):
+    """GRU -> TimeDistributed(Dense(softmax)): the logits path through the wrapper, one step."""
+    T, D = 6, 3
+
+    def build(fw: Any) -> Any:
+        model = fw.Sequential([fw.Input((T, D)),
+                               fw.layers.GRU(8, return_sequences=True, go_backwards=True),
+                               fw.layers.TimeDistributed(fw.layers.Dense(4, activation="softmax"))])
+        model.compile(optimizer=fw.optimizers.Adam(), loss="categorical_crossentropy")
+        return model
+
+    km, mm = build(keras), build(minikeras)
+    mm.set_weights(km.get_weights())
+    x = RNG.standard_normal((10, T, D)).astype("float32")
+    y = np.eye(4, dtype="float32")[RNG.integers(0, 4, (10, T))]
+    np.testing.assert_allclose(mm.train_on_batch(x, y), km.train_on_batch(x, y), rtol=1e-6)
+    for mw, kw in zip(mm.get_weights(), km.get_weights(), strict=True):
+        np.testing.assert_allclose(mw, kw, atol=2e-6)
+
+
+TUTORIAL_STEPS = 50
+
+
+@needs_models
+@pytest.mark.parametrize("key", ["rnn", "lstm"])
+def test_tutorial_models_50_steps(keras, key):
+    """(a) SimpleRNN(50) over MNIST rows, (b) the stateful sin->cos LSTM: from Keras' initial
+    weights, the same 50 batches, the same losses (1e-5 relative) and weights (1e-5)."""
+    from parity_tests.harness import compare
+    from parity_tests.models import SPECS
+
+    c = compare(SPECS[key], keras, minikeras, TUTORIAL_STEPS, checkpoints=(TUTORIAL_STEPS,))
+    assert c.max_loss_rel(TUTORIAL_STEPS) <= 1e-5, c.first_exceeding(1e-5)
+    assert c.weight_diff[TUTORIAL_STEPS] <= 1e-5
