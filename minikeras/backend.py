@@ -65,6 +65,27 @@ def set_image_data_format(data_format: str) -> None:
     _IMAGE_DATA_FORMAT = standardize_data_format(data_format)
 
 
+def image_dim_ordering() -> str:
+    """Keras 1/2: ``"th"`` (channels_first) or ``"tf"`` (channels_last)."""
+    import warnings
+
+    warnings.warn("image_dim_ordering() is Keras 1/2 API; use image_data_format().",
+                  DeprecationWarning, stacklevel=2)
+    return "th" if _IMAGE_DATA_FORMAT == "channels_first" else "tf"
+
+
+def set_image_dim_ordering(dim_ordering: str) -> None:
+    """Keras 1/2: ``"th"`` sets channels_first, ``"tf"`` channels_last."""
+    import warnings
+
+    if dim_ordering not in ("th", "tf"):
+        raise ValueError(f"Unknown dim_ordering: {dim_ordering!r}. Expected 'th' or 'tf'.")
+    fmt = "channels_first" if dim_ordering == "th" else "channels_last"
+    warnings.warn(f"set_image_dim_ordering({dim_ordering!r}) is Keras 1/2 API; use "
+                  f"set_image_data_format({fmt!r}).", DeprecationWarning, stacklevel=2)
+    set_image_data_format(fmt)
+
+
 def standardize_data_format(data_format: str | None) -> str:
     """``None`` means the global setting; anything else must be one of the two names."""
     if data_format is None:

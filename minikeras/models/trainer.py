@@ -276,6 +276,22 @@ class TrainerMixin:
         """One step on one batch; returns this batch's loss (pre-update weights)."""
         self._require_compiled()
         xs, ys, sw, _ = self._prepare(x, y, sample_weight)
+    def predict_classes(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
+        """Keras 1/2 (removed in Keras 3): class indices, argmax or (p > 0.5) for one unit."""
+        warnings.warn("predict_classes() is Keras 1/2 API; use np.argmax(model.predict(x), "
+                      "axis=-1) (or (model.predict(x) > 0.5).astype('int32') for a sigmoid "
+                      "output).", DeprecationWarning, stacklevel=2)
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
+    def predict_proba(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
+        """Keras 1/2 (removed in Keras 3): the same as ``predict``."""
+        warnings.warn("predict_proba() is Keras 1/2 API; use model.predict(x).",
+                      DeprecationWarning, stacklevel=2)
+        return self.predict(x, batch_size=batch_size, verbose=verbose)
+
         self.reset_metrics()
         self._train_step([backend.to_device(a) for a in xs], [backend.to_device(a) for a in ys],
                          None if sw is None else backend.to_device(sw))

@@ -1,0 +1,62 @@
+"""``keras.optimizers`` with Keras 1/2's positional orders and integer hyperparameters.
+
+minikeras' optimizers already take ``lr=`` and ``decay=`` (with a DeprecationWarning). What
+old code also did, and Keras 3 rejects or reads differently:
+
+- positional arguments in Keras 1/2 order: ``RMSprop(0.001, 0.9, 1e-8)`` was (lr, rho,
+  epsilon); in Keras 3 the third is ``momentum``;
+- integers: ``SGD(lr=1, momentum=0)``; Keras 3 wants floats;
+- ``epsilon=None``, Keras 2's "use K.epsilon()".
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import minikeras.optimizers as _opt
+from minikeras.optimizers import Optimizer, get, serialize
+
+_POSITIONAL = {
+    "SGD": ("lr", "momentum", "decay", "nesterov"),
+    "RMSprop": ("lr", "rho", "epsilon", "decay"),
+    "Adam": ("lr", "beta_1", "beta_2", "epsilon", "decay", "amsgrad"),
+}
+_FLOATS = ("lr", "learning_rate", "momentum", "rho", "beta_1", "beta_2", "epsilon", "decay")
+
+
+def _legacy(cls: type) -> type:
+    names = _POSITIONAL[cls.__name__]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        if len(args) > len(names):
+            raise TypeError(f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                            f"{names} (Keras 1/2 order); got {len(args)}.")
+        for name, value in zip(names, args, strict=False):
+            if name in kwargs:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}.")
+            kwargs[name] = value
+        if "lr" in kwargs:  # converted here so that the warning points at the caller's line
+            if "learning_rate" in kwargs:
+                raise TypeError(f"{cls.__name__}() received both `lr` and `learning_rate`.")
+            kwargs["learning_rate"] = kwargs.pop("lr")
+            warnings.warn(f"{cls.__name__}: `lr` is Keras 1/2 spelling; use `learning_rate`.",
+                          DeprecationWarning, stacklevel=2)
+        if "epsilon" in kwargs and kwargs["epsilon"] is None:
+            del kwargs["epsilon"]
+        for key in _FLOATS:
+            if isinstance(kwargs.get(key), int) and not isinstance(kwargs[key], bool):
+                kwargs[key] = float(kwargs[key])
+        cls.__init__(self, **kwargs)
+
+    # Same class name, so saved configs and summaries read "SGD", not a wrapper's name.
+    return type(cls.__name__, (cls,), {"__init__": __init__, "__doc__": cls.__doc__,
+                                       "__module__": cls.__module__})
+
+
+SGD = _legacy(_opt.SGD)
+RMSprop = _legacy(_opt.RMSprop)
+Adam = _legacy(_opt.Adam)
+sgd, rmsprop, adam = SGD, RMSprop, Adam  # Keras 2's lower-case aliases
+
+__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "adam", "get", "rmsprop", "serialize", "sgd"]
