@@ -32,15 +32,19 @@ class Metric:
         raise NotImplementedError
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """total += Σ wᵢvᵢ and count += Σ wᵢ (wᵢ = 1 without weights): a weighted mean."""
         v = self.values(y_true, y_pred)
-        if sample_weight is not None:
-            w = backend.to_device(sample_weight, y_pred.dtype)
-            v = v * w.reshape(w.shape + (1,) * (v.ndim - w.ndim))
-        self.total = self.total + v.sum(dtype=y_pred.dtype)
-        self.count += int(v.size)
+        if sample_weight is None:
+            self.total = self.total + v.sum(dtype=y_pred.dtype)
+            self.count += int(v.size)
+            return
+        w = backend.to_device(sample_weight, y_pred.dtype)
+        w = backend.xp.broadcast_to(w.reshape(w.shape + (1,) * (v.ndim - w.ndim)), v.shape)
+        self.total = self.total + (v * w).sum(dtype=y_pred.dtype)
+        self.count += float(backend.to_float(w.sum()))
 
     def result(self) -> Any:
-        return self.total / max(self.count, 1)
+        return self.total / self.count if self.count else self.total * 0
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

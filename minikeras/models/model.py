@@ -228,9 +228,11 @@ class Model(TrainerMixin, Layer):
         if self._metrics is None:
             self._build_metrics(ys, outs)
         self._loss_tracker.update_state(loss, n)
+        # Keras 3 updates compile(metrics=...) *without* sample weights (only
+        # weighted_metrics use them): a weighted fit/evaluate reports the plain accuracy.
         for group, y, out in zip(self._metrics or [], ys, outs, strict=True):
             for m in group:
-                m.update_state(y, out, sample_weight)
+                m.update_state(y, out)
 
     def _train_step(self, xs: list[Any], ys: list[Any], sample_weight: Any = None) -> None:
         for w in self.weights:
