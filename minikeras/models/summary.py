@@ -40,6 +40,16 @@ def _row(cells: list[str], widths: list[int], right: set[int]) -> str:
     return "│" + "│".join(parts) + "│"
 
 
+def _count(arrays: list[Any]) -> tuple[int, int]:
+    """(number of scalars, bytes) of weights (Variables) or optimizer state arrays."""
+    n = size = 0
+    for a in arrays:
+        count = int(np.prod(a.shape))
+        n += count
+        size += count * np.dtype(a.dtype).itemsize
+    return n, size
+
+
 def print_summary(model: Any, print_fn: Callable[[str], Any] = print) -> None:
     widths = [33, 24, 15]
     right = {2}
@@ -58,21 +68,25 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print) -> None:
             out.append("├" + "┼".join("─" * w for w in widths) + "┤")
     out.append("└" + "┴".join("─" * w for w in widths) + "┘")
     built = all(la.built for la in layers) and bool(layers)
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights) if built else 0
-    non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) if built \
-        else 0
-    optimizer_params = 0
+    trainable_w = model.trainable_weights if built else []
+    non_trainable_w = model.non_trainable_weights if built else []
+    trainable, trainable_bytes = _count(trainable_w)
+    non_trainable, non_trainable_bytes = _count(non_trainable_w)
+    opt_vars: list[Any] = []
     opt = getattr(model, "optimizer", None)
     if opt is not None and getattr(opt, "_tracked", None):
-        optimizer_params = sum(int(np.prod(np.shape(v))) for v in opt.variables)
+        opt_vars = opt.variables
+    # Bytes come from each array's dtype, as Keras counts them: the int64 iteration counter
+    # is 8 bytes, so SGD's two optimizer params show as 12.00 B.
+    optimizer_params, optimizer_bytes = _count(opt_vars)
     total = trainable + non_trainable + optimizer_params
-    bytes_per = 4
-    out.append(f" Total params: {total:,} ({readable_memory_size(total * bytes_per)})")
-    out.append(f" Trainable params: {trainable:,} ({readable_memory_size(trainable * bytes_per)})")
+    total_bytes = trainable_bytes + non_trainable_bytes + optimizer_bytes
+    out.append(f" Total params: {total:,} ({readable_memory_size(total_bytes)})")
+    out.append(f" Trainable params: {trainable:,} ({readable_memory_size(trainable_bytes)})")
     out.append(f" Non-trainable params: {non_trainable:,} "
-               f"({readable_memory_size(non_trainable * bytes_per)})")
+               f"({readable_memory_size(non_trainable_bytes)})")
     if optimizer_params:
         out.append(f" Optimizer params: {optimizer_params:,} "
-                   f"({readable_memory_size(optimizer_params * bytes_per)})")
+                   f"({readable_memory_size(optimizer_bytes)})")
     for text in out:
         print_fn(text)
