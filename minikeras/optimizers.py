@@ -80,13 +80,20 @@ class Optimizer:
                 self._slots[id(var)] = {s: xp.zeros_like(var.value) for s in self._slot_names}
                 self._tracked.append(var)
 
+    def _slot_groups(self) -> list[tuple[str, ...]]:
+        """Keras' order of the state: group after group, each group weight by weight (e.g.
+        RMSprop: every velocity, then every momentum; Adam overrides: (m, v) per weight)."""
+        return [(s,) for s in self._slot_names]
+
     @property
     def variables(self) -> list[Any]:
-        """Keras order: iterations, learning_rate, then each weight's slots, weight by weight."""
+        """Keras order: iterations, learning_rate, then the slots in ``_slot_groups`` order
+        (the order of ``optimizer/vars`` in a Keras weights file)."""
         out: list[Any] = [np.array(self.iterations, dtype=np.int64),
                           np.array(self.learning_rate, dtype=np.float32)]
-        for var in self._tracked:
-            out += [self._slots[id(var)][s] for s in self._slot_names]
+        for group in self._slot_groups():
+            for var in self._tracked:
+                out += [self._slots[id(var)][s] for s in group]
         return out
 
     # ------------------------------------------------------------------ updates
@@ -204,6 +211,10 @@ class Adam(Optimizer):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
         self._slot_names = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
+
+    def _slot_groups(self) -> list[tuple[str, ...]]:
+        # Keras creates (momentum, velocity) interleaved per weight, then velocity_hats
+        return [("momentum", "velocity")] + ([("velocity_hat",)] if self.amsgrad else [])
 
     def apply(self, grads: list[Any], variables: list[Variable]) -> None:
         # α depends only on the step: compute it once per step, in the weights' dtype.

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from minikeras.layers.layer import Layer
-from minikeras.models import graph
 from minikeras.models.graph import KerasTensor, Node
 from minikeras.models.model import Model
 
@@ -220,7 +219,7 @@ class Functional(Model):
         if len(xs) != len(self._inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self._inputs)} input(s) "
                              f"{self._input_names()}, but received {len(xs)}.")
-        for i, (t, x) in enumerate(zip(self._inputs, xs, strict=True)):
+        for i, x in enumerate(xs):
             self.check_input_shape(tuple(x.shape), i)
 
     def check_input_shape(self, shape: Any, index: int = 0) -> None:

@@ -47,6 +47,8 @@ class Model(TrainerMixin, Layer):
         self._metric_specs: list[Any] = []
         self._metrics: list[list[metrics.Metric]] | None = None
         self._loss_tracker = metrics.Mean("loss")
+        self._output_trackers: list[metrics.Metric] = []
+        self._output_losses: list[Any] = []
         self._training_step = False  # True inside _train_step (backward may skip dL/d(data))
 
     # ------------------------------------------------------------------ structure
@@ -73,6 +75,13 @@ class Model(TrainerMixin, Layer):
         if value is not None:
             for layer, c in zip(self.layers, value, strict=True):
                 layer.cache = c
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """A built model used as a layer: its output shape(s), with the caller's batch size."""
+        first = input_shape[0] if isinstance(input_shape, list) else input_shape
+        batch = first[0] if first else None
+        shapes = [(batch, *tuple(s)[1:]) for s in self._output_shapes()]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         if index is not None:
@@ -184,9 +193,15 @@ class Model(TrainerMixin, Layer):
         for specs, y, out in zip(self._metric_specs, ys, outs, strict=True):
             self._metrics.append([metrics.get(s, tuple(y.shape), tuple(out.shape))
                                   for s in specs if s is not None])
+        if len(self._metrics) > 1:   # several outputs: Keras names them <output>_<metric>
+            for name, group in zip(self.output_names, self._metrics, strict=True):
+                for m in group:
+                    m.name = f"{name}_{m.name}"
 
     def reset_metrics(self) -> None:
         self._loss_tracker.reset_state()
+        for tracker in self._output_trackers:
+            tracker.reset_state()
         for group in self._metrics or []:
             for m in group:
                 m.reset_state()
@@ -204,6 +219,7 @@ class Model(TrainerMixin, Layer):
         """Step 2: the weighted batch loss, and dL/d(output) (or dL/d(logits)) per output."""
         logits = self._output_logits()
         total: Any = 0.0
+        self._output_losses = [None] * len(self._losses)  # per output, for <name>_loss logs
         grads, flags = [], []
         for i, (loss_fn, lw, y, out) in enumerate(zip(self._losses, self._loss_weights, ys,
                                                       outs, strict=True)):
@@ -219,6 +235,7 @@ class Model(TrainerMixin, Layer):
                 batch_loss = values.sum() / n
                 scale = out.dtype.type(lw / n)
             total = total + lw * batch_loss
+            self._output_losses[i] = batch_loss
             grads.append(dvalues * scale)
             flags.append(wrt_logits)
         return total, grads, flags
@@ -228,6 +245,12 @@ class Model(TrainerMixin, Layer):
         if self._metrics is None:
             self._build_metrics(ys, outs)
         self._loss_tracker.update_state(loss, n)
+        if len(self._losses) > 1:   # Keras logs each output's own loss as <output>_loss
+            if not self._output_trackers:
+                self._output_trackers = [metrics.Mean(f"{name}_loss")
+                                         for name in self.output_names]
+            for tracker, value in zip(self._output_trackers, self._output_losses, strict=True):
+                tracker.update_state(value, n)
         # Keras 3 updates compile(metrics=...) *without* sample weights (only
         # weighted_metrics use them): a weighted fit/evaluate reports the plain accuracy.
         for group, y, out in zip(self._metrics or [], ys, outs, strict=True):
@@ -256,6 +279,8 @@ class Model(TrainerMixin, Layer):
     def _logs(self, prefix: str = "") -> dict[str, float]:
         """Current running values as Python floats (the one device->host read)."""
         logs = {prefix + "loss": backend.to_float(self._loss_tracker.result())}
+        for tracker in self._output_trackers:
+            logs[prefix + tracker.name] = backend.to_float(tracker.result())
         for group in self._metrics or []:
             for m in group:
                 logs[prefix + m.name] = backend.to_float(m.result())
@@ -270,6 +295,29 @@ class Model(TrainerMixin, Layer):
         from minikeras.models.summary import print_summary
 
         print_summary(self, print_fn or print)
+
+    # ------------------------------------------------------------------ saving (minikeras/saving)
+    def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        """``.keras`` (architecture + weights + optimizer state) or legacy ``.h5``."""
+        from minikeras import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Weights (and optimizer state) in Keras 3's ``.weights.h5`` layout."""
+        from minikeras import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False) -> None:
+        from minikeras import saving
+
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs: Any) -> str:
+        from minikeras import saving
+
+        return saving.model_to_json(self, **kwargs)
 
     def get_compile_config(self) -> dict[str, Any] | None:
         return getattr(self, "_compile_config", None)
