@@ -157,15 +157,22 @@ class Model(TrainerMixin, Layer):
             )
         if loss is None:
             raise ValueError("compile() needs a `loss` (e.g. loss='mse') for minikeras to train.")
-        self.optimizer = optimizers.get(optimizer)
+        # Resolve everything first, assign after: a bad name leaves the model as it was.
+        new_optimizer = optimizers.get(optimizer)
         n_out = max(len(self.output_names), 1)
-        self._losses = self._per_output(loss, n_out, "loss", losses.get)
+        new_losses = self._per_output(loss, n_out, "loss", losses.get)
         lw = loss_weights if loss_weights is not None else 1.0
-        self._loss_weights = [float(w) for w in self._per_output(lw, n_out, "loss_weights",
-                                                                   lambda w: w)]
-        self._metric_specs = self._per_output(metrics or [], n_out, "metrics",
-                                              lambda m: list(m) if isinstance(m, list | tuple)
-                                              else [m], nested=True)
+        new_loss_weights = [float(w) for w in self._per_output(lw, n_out, "loss_weights",
+                                                                lambda w: w)]
+        new_specs = self._per_output(metrics or [], n_out, "metrics",
+                                     lambda m: list(m) if isinstance(m, list | tuple) else [m],
+                                     nested=True)
+        from minikeras.metrics import get as get_metric
+
+        for spec in (s for group in new_specs for s in group if s is not None):
+            get_metric(spec, (1, 1), (1, 1))  # an unknown name fails now, not after a step
+        self.optimizer, self._losses = new_optimizer, new_losses
+        self._loss_weights, self._metric_specs = new_loss_weights, new_specs
         self._metrics = None
         self.compiled = True
         self._compile_config = {"optimizer": optimizers.serialize(self.optimizer),
@@ -213,7 +220,7 @@ class Model(TrainerMixin, Layer):
     # ------------------------------------------------------------------ one step
     def _require_compiled(self) -> None:
         if not self.compiled:
-            raise RuntimeError("You must call `compile()` before using the model.")
+            raise ValueError("You must call `compile()` before using the model.")
 
     def _loss_and_grads(self, ys: list[Any], outs: list[Any], sample_weight: Any) -> tuple:
         """Step 2: the weighted batch loss, and dL/d(output) (or dL/d(logits)) per output."""

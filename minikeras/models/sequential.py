@@ -89,6 +89,26 @@ class Sequential(Model):
             shape = self._declared_input_shape() or (None, *tuple(xs[0].shape[1:]))
             self._input_shape = shape
             self._build_chain(shape)
+        # Walk the data's shape through every layer (shapes only, no arithmetic): a wrong
+        # feature count fails here, before fit touches any weight (even in validation data).
+        shape = (None, *tuple(xs[0].shape[1:]))
+        self._check_model_input(shape)
+        for layer in self._layers:
+            layer.check_input_shape(shape)
+            shape = layer.compute_output_shape(shape)
+
+    def _check_model_input(self, shape: tuple) -> None:
+        """The data must fit the declared ``Input`` shape (batch size aside)."""
+        if self._input_layer is None:
+            return
+        self._input_layer.check_input_shape(shape)
+        expected = self._input_layer.batch_shape
+        if len(expected) != len(shape) or any(
+                e is not None and e != g for e, g in zip(expected[1:], shape[1:], strict=True)):
+            raise ValueError(
+                f'Input 0 of layer "{self._layers[0].name}" is incompatible with the layer: '
+                f"expected shape={expected}, found shape={shape}"
+            )
 
     def _output_shapes(self) -> list[tuple]:
         return [self._output_shape]
@@ -103,16 +123,7 @@ class Sequential(Model):
             raise ValueError(f"Sequential model '{self.name}' takes one input; got {len(inputs)}.")
         x = inputs[0]
         self._ensure_built([x])
-        if self._input_layer is not None:
-            self._input_layer.check_input_shape(tuple(x.shape))
-            expected = self._input_layer.batch_shape
-            if len(expected) != x.ndim or any(
-                    e is not None and e != g for e, g in zip(expected[1:], x.shape[1:],
-                                                             strict=True)):
-                raise ValueError(
-                    f'Input 0 of layer "{self._layers[0].name}" is incompatible with the layer: '
-                    f"expected shape={expected}, found shape={tuple(x.shape)}"
-                )
+        self._check_model_input(tuple(x.shape))
         for layer in self._layers:
             layer.check_input_shape(tuple(x.shape))
             x = layer.forward(x, training=training)
