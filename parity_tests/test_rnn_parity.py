@@ -214,6 +214,7 @@ def test_gru_time_distributed_softmax_one_adam_step(keras):
     np.testing.assert_allclose(mm.train_on_batch(x, y), km.train_on_batch(x, y), rtol=1e-6)
     for mw, kw in zip(mm.get_weights(), km.get_weights(), strict=True):
         np.testing.assert_allclose(mw, kw, atol=2e-6)
+    assert not np.allclose(mm.get_weights()[0], encoder_kernel)   # reached through h, c
 
 
 TUTORIAL_STEPS = 50
@@ -230,3 +231,30 @@ def test_tutorial_models_50_steps(keras, key):
     c = compare(SPECS[key], keras, minikeras, TUTORIAL_STEPS, checkpoints=(TUTORIAL_STEPS,))
     assert c.max_loss_rel(TUTORIAL_STEPS) <= 1e-5, c.first_exceeding(1e-5)
     assert c.weight_diff[TUTORIAL_STEPS] <= 1e-5
+
+
+@needs_models
+def test_functional_encoder_decoder_initial_state_one_adam_step(keras):
+    """``layer(x, initial_state=[h, c])`` in a functional graph: the states' gradients flow
+    from the decoder back into the encoder (one Adam step, same weights as Keras)."""
+
+    def build(fw: Any) -> Any:
+        enc_in, dec_in = fw.Input((6, 3)), fw.Input((4, 2))
+        _, h, c = fw.layers.LSTM(5, return_state=True)(enc_in)
+        seq = fw.layers.LSTM(5, return_sequences=True)(dec_in, initial_state=[h, c])
+        out = fw.layers.TimeDistributed(fw.layers.Dense(2))(seq)
+        model = fw.Model([enc_in, dec_in], out)
+        model.compile(optimizer=fw.optimizers.Adam(learning_rate=0.01), loss="mse")
+        return model
+
+    km, mm = build(keras), build(minikeras)
+    mm.set_weights(km.get_weights())
+    encoder_kernel = mm.get_weights()[0].copy()
+    x = [RNG.standard_normal((8, 6, 3)).astype("float32"),
+         RNG.standard_normal((8, 4, 2)).astype("float32")]
+    y = RNG.standard_normal((8, 4, 2)).astype("float32")
+    for _ in range(2):
+        np.testing.assert_allclose(mm.train_on_batch(x, y), km.train_on_batch(x, y), rtol=1e-5)
+    for mw, kw in zip(mm.get_weights(), km.get_weights(), strict=True):
+        np.testing.assert_allclose(mw, kw, atol=2e-6)
+    assert not np.allclose(mm.get_weights()[0], encoder_kernel)   # reached through h, c
