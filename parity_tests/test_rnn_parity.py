@@ -214,7 +214,6 @@ def test_gru_time_distributed_softmax_one_adam_step(keras):
     np.testing.assert_allclose(mm.train_on_batch(x, y), km.train_on_batch(x, y), rtol=1e-6)
     for mw, kw in zip(mm.get_weights(), km.get_weights(), strict=True):
         np.testing.assert_allclose(mw, kw, atol=2e-6)
-    assert not np.allclose(mm.get_weights()[0], encoder_kernel)   # reached through h, c
 
 
 TUTORIAL_STEPS = 50
