@@ -163,9 +163,15 @@ def to_float(value: Any) -> float:
 def scatter_add(target: Any, indices: Any, values: Any) -> None:
     """``target[indices] += values`` where repeated indices accumulate (unlike ``+=``)."""
     if _BACKEND == "cupy":
-        import cupyx
+        # CuPy >= 13 has ufunc.at (cupyx.scatter_add is deprecated there); older CuPy only
+        # has cupyx.scatter_add. Both add repeated indices atomically on the device.
+        at = getattr(xp.add, "at", None)
+        if at is not None:
+            at(target, indices, values)
+        else:
+            import cupyx
 
-        cupyx.scatter_add(target, indices, values)
+            cupyx.scatter_add(target, indices, values)
     else:
         np.add.at(target, indices, values)
 
@@ -187,6 +193,7 @@ def set_seed(seed: int | None) -> None:
     """Reseed the host generator (see ``minikeras.utils.set_random_seed``)."""
     global _RNG
     _RNG = np.random.default_rng(seed)
+    _DEVICE_RNGS.clear()
 
 
 def random_uniform(shape: tuple[int, ...], dtype: Any,
@@ -198,10 +205,29 @@ def random_uniform(shape: tuple[int, ...], dtype: Any,
     """
     gen = generator or _RNG
     if _BACKEND == "cupy":
-        seed = int(gen.integers(0, 2**63 - 1))
-        return xp.random.default_rng(seed).random(shape, dtype=np.float32).astype(dtype)
+        return _device_rng(gen).random(shape, dtype=np.float32).astype(dtype, copy=False)
     return gen.random(shape, dtype=np.float64 if np.dtype(dtype) == np.float64
                       else np.float32).astype(dtype, copy=False)
+
+
+#: one device generator per host generator (keyed by id; the host one is kept alive with it).
+#: Creating a CuPy generator initialises its state with a kernel: do it once, not per batch.
+_DEVICE_RNGS: dict[int, tuple[np.random.Generator, Any]] = {}
+
+
+def _device_rng(gen: np.random.Generator) -> Any:
+    entry = _DEVICE_RNGS.get(id(gen))
+    if entry is None or entry[0] is not gen:
+        entry = (gen, xp.random.default_rng(int(gen.integers(0, 2**63 - 1))))
+        _DEVICE_RNGS[id(gen)] = entry
+    return entry[1]
+
+
+def synchronize() -> None:
+    """Wait for the device to finish queued work (a no-op on NumPy). Timings need it: CuPy
+    calls return as soon as the kernel is queued."""
+    if _BACKEND == "cupy":
+        xp.cuda.get_current_stream().synchronize()
 
 
 # --------------------------------------------------------------------------- naming

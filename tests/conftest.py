@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+# --backend=all|numpy|cupy|sim and the `xp_backend` / `device_backend` fixtures (see there)
+from backend_fixtures import (  # noqa: E402,F401
+    device_backend,
+    pytest_addoption,
+    pytest_generate_tests,
+    xp_backend,
+)
+
 from minikeras import backend
 
 

@@ -18,6 +18,12 @@ from minikeras.callbacks import Callback, CallbackList, History, ProgbarLogger
 from minikeras.utils.progbar import Progbar
 
 
+def _host_or_device(a: Any) -> Any:
+    """NumPy data stays NumPy (moved batch by batch later); a CuPy array passed in by the
+    user stays on the device (``np.asarray`` would refuse it: no implicit device->host copy)."""
+    return a if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
+
+
 class _LazyLogs(Mapping):
     """Batch logs read from the device only if some callback actually looks at them."""
 
@@ -69,13 +75,13 @@ class TrainerMixin:
                 "A symbolic tensor (from `Input`) was passed where data is expected. Pass NumPy "
                 "arrays to fit/evaluate/predict."
             )
-        a = np.asarray(a) if not hasattr(a, "__cuda_array_interface__") else a
+        a = _host_or_device(a)
         if a.dtype.kind in "fiub" and a.dtype != np.dtype(backend.floatx()):
             a = a.astype(backend.floatx())
         return a
 
     def _cast_y(self, y: Any, i: int) -> np.ndarray:
-        y = np.asarray(y)
+        y = _host_or_device(y)
         sparse = getattr(self._losses[i], "_sparse", False)
         if y.dtype.kind == "f" and y.dtype != np.dtype(backend.floatx()):
             y = y.astype(backend.floatx())
@@ -92,7 +98,7 @@ class TrainerMixin:
             ys = [self._cast_y(a, i) for i, a in enumerate(self._y_list(y))]
             sizes["y"] = [len(a) for a in ys]
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=backend.floatx())
+            sample_weight = _host_or_device(sample_weight).astype(backend.floatx())
             sizes["sample_weight"] = [len(sample_weight)]
         if len({s for v in sizes.values() for s in v}) > 1:
             detail = " ".join(f"{k} sizes: {', '.join(map(str, v))}" for k, v in sizes.items())
@@ -270,12 +276,6 @@ class TrainerMixin:
         result = [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
         return result[0] if len(result) == 1 else result
 
-    # ------------------------------------------------------------------ one batch
-    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                       class_weight: Any = None, return_dict: bool = False) -> Any:
-        """One step on one batch; returns this batch's loss (pre-update weights)."""
-        self._require_compiled()
-        xs, ys, sw, _ = self._prepare(x, y, sample_weight)
     def predict_classes(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
         """Keras 1/2 (removed in Keras 3): class indices, argmax or (p > 0.5) for one unit."""
         warnings.warn("predict_classes() is Keras 1/2 API; use np.argmax(model.predict(x), "
@@ -292,6 +292,12 @@ class TrainerMixin:
                       DeprecationWarning, stacklevel=2)
         return self.predict(x, batch_size=batch_size, verbose=verbose)
 
+    # ------------------------------------------------------------------ one batch
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: Any = None, return_dict: bool = False) -> Any:
+        """One step on one batch; returns this batch's loss (pre-update weights)."""
+        self._require_compiled()
+        xs, ys, sw, _ = self._prepare(x, y, sample_weight)
         self.reset_metrics()
         self._train_step([backend.to_device(a) for a in xs], [backend.to_device(a) for a in ys],
                          None if sw is None else backend.to_device(sw))

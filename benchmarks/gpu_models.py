@@ -1,0 +1,333 @@
+"""What the GPU check runs: one small case per layer type, and the six tutorial models.
+
+``LAYER_CASES`` lists, per layer class of ``minikeras.layers``, one or more small
+configurations (constructor + input shapes). ``benchmarks.gpu_check`` and
+``tests/test_backends.py`` both use them: a case runs forward and backward on NumPy and on
+CuPy from the same weights, and a float64 gradient check on CuPy. Cases whose class does
+not exist (yet) are skipped.
+
+``MODELS`` describes the six tutorial models (the same architectures as
+``parity_tests/models.py``) with one synthetic batch each, built in minikeras and, for the
+timing comparison, as the equivalent PyTorch model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Shapes = tuple[int, ...] | list[tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class LayerCase:
+    cls: str                            # class name in minikeras.layers
+    label: str                          # unique id
+    make: Callable[[Any], Any]          # layers module -> a fresh layer
+    shapes: Shapes                      # input shape (batch first), or a list for merges
+    training: bool = False
+
+
+def _cases() -> list[LayerCase]:
+    c = LayerCase
+    two = [(3, 4), (3, 4)]
+    return [
+        c("Dense", "dense_relu", lambda L: L.Dense(6, activation="relu"), (4, 5)),
+        c("Dense", "dense_softmax_3d", lambda L: L.Dense(4, activation="softmax"), (3, 2, 5)),
+        c("Activation", "activation_tanh", lambda L: L.Activation("tanh"), (4, 6)),
+        c("Activation", "activation_sigmoid", lambda L: L.Activation("sigmoid"), (4, 6)),
+        c("Activation", "activation_softmax", lambda L: L.Activation("softmax"), (4, 6)),
+        c("Activation", "activation_gelu", lambda L: L.Activation("gelu"), (4, 6)),
+        c("Activation", "activation_elu", lambda L: L.Activation("elu"), (4, 6)),
+        c("Activation", "activation_softplus", lambda L: L.Activation("softplus"), (4, 6)),
+        c("Flatten", "flatten", lambda L: L.Flatten(), (3, 2, 4, 2)),
+        c("Flatten", "flatten_channels_first",
+          lambda L: L.Flatten(data_format="channels_first"), (3, 2, 4, 2)),
+        c("Reshape", "reshape", lambda L: L.Reshape((3, 4)), (2, 12)),
+        c("Dropout", "dropout_inference", lambda L: L.Dropout(0.5), (3, 7)),
+        c("Conv2D", "conv2d_same_relu",
+          lambda L: L.Conv2D(4, 3, padding="same", activation="relu"), (2, 7, 7, 3)),
+        c("Conv2D", "conv2d_valid_stride2", lambda L: L.Conv2D(3, (3, 2), strides=2),
+          (2, 8, 7, 2)),
+        c("Conv2D", "conv2d_dilation2", lambda L: L.Conv2D(2, 3, dilation_rate=2), (2, 8, 8, 2)),
+        c("Conv2D", "conv2d_channels_first_softmax",
+          lambda L: L.Conv2D(3, 3, padding="same", activation="softmax",
+                             data_format="channels_first"), (2, 2, 6, 5)),
+        c("ZeroPadding2D", "zeropadding2d", lambda L: L.ZeroPadding2D(((1, 2), (0, 1))),
+          (2, 4, 3, 2)),
+        c("UpSampling2D", "upsampling2d", lambda L: L.UpSampling2D((2, 3)), (2, 3, 2, 2)),
+        c("MaxPooling2D", "maxpool_same", lambda L: L.MaxPooling2D((2, 2), padding="same"),
+          (2, 5, 5, 3)),
+        c("MaxPooling2D", "maxpool_channels_first",
+          lambda L: L.MaxPooling2D((3, 3), strides=2, data_format="channels_first"),
+          (2, 2, 7, 7)),
+        c("AveragePooling2D", "avgpool_same",
+          lambda L: L.AveragePooling2D((3, 3), strides=2, padding="same"), (2, 6, 5, 2)),
+        c("GlobalAveragePooling2D", "global_avgpool",
+          lambda L: L.GlobalAveragePooling2D(), (2, 4, 3, 5)),
+        c("GlobalMaxPooling2D", "global_maxpool",
+          lambda L: L.GlobalMaxPooling2D(keepdims=True), (2, 4, 3, 5)),
+        c("SimpleRNN", "simple_rnn_seq", lambda L: L.SimpleRNN(5, return_sequences=True),
+          (3, 4, 2)),
+        c("LSTM", "lstm_last", lambda L: L.LSTM(4), (3, 5, 2)),
+        c("LSTM", "lstm_seq_backwards",
+          lambda L: L.LSTM(3, return_sequences=True, go_backwards=True), (2, 4, 3)),
+        c("GRU", "gru_seq", lambda L: L.GRU(4, return_sequences=True), (3, 4, 2)),
+        c("TimeDistributed", "time_distributed_dense",
+          lambda L: L.TimeDistributed(L.Dense(3, activation="tanh")), (2, 4, 5)),
+        c("Add", "add", lambda L: L.Add(), two),
+        c("Subtract", "subtract", lambda L: L.Subtract(), two),
+        c("Multiply", "multiply", lambda L: L.Multiply(), two),
+        c("Average", "average", lambda L: L.Average(), two),
+        c("Maximum", "maximum", lambda L: L.Maximum(), two),
+        c("Minimum", "minimum", lambda L: L.Minimum(), two),
+        c("Concatenate", "concatenate", lambda L: L.Concatenate(axis=-1), [(3, 4), (3, 2)]),
+        c("Dot", "dot", lambda L: L.Dot(axes=-1), two),
+    ]
+
+
+LAYER_CASES: list[LayerCase] = _cases()
+
+#: Aliases and non-layers in ``minikeras.layers.__all__`` that need no case of their own.
+NOT_LAYERS = frozenset({
+    "Input", "InputLayer", "InputSpec", "Layer", "deserialize_layer", "serialize_layer",
+    "Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+})
+
+
+def case_inputs(case: LayerCase, seed: int = 0) -> list[np.ndarray]:
+    """Float64 inputs of a case (cast to the dtype under test by the caller)."""
+    rng = np.random.default_rng(seed)
+    shapes = case.shapes if isinstance(case.shapes, list) else [case.shapes]
+    return [rng.standard_normal(s) for s in shapes]
+
+
+# --------------------------------------------------------------------------- the six models
+@dataclass(frozen=True)
+class ModelCase:
+    key: str
+    title: str
+    batch: int
+    build: Callable[[Any], Any]         # minikeras module -> compiled model
+    torch_build: Callable[..., Any]     # (torch, x, y) -> TorchStep
+    data: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+    classify: bool = False
+
+
+def _onehot(rng: np.random.Generator, n: int, k: int = 10) -> np.ndarray:
+    return np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
+
+
+def _images(shape: tuple[int, ...]) -> Callable[[np.random.Generator], tuple]:
+    return lambda rng: (rng.random(shape, dtype=np.float32), _onehot(rng, shape[0]))
+
+
+def _mk_regression(mk: Any) -> Any:
+    m = mk.Sequential([mk.Input((1,)), mk.layers.Dense(1)])
+    m.compile(optimizer=mk.optimizers.SGD(learning_rate=0.01), loss="mse")
+    return m
+
+
+def _mk_mlp(mk: Any) -> Any:
+    L = mk.layers
+    m = mk.Sequential([mk.Input((784,)), L.Dense(32, activation="relu"),
+                       L.Dense(10, activation="softmax")])
+    m.compile(optimizer=mk.optimizers.RMSprop(learning_rate=0.001),
+              loss="categorical_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def _mk_cnn(mk: Any) -> Any:
+    L = mk.layers
+    m = mk.Sequential([
+        mk.Input((28, 28, 1)),
+        L.Conv2D(32, 5, padding="same", activation="relu"),
+        L.MaxPooling2D((2, 2), (2, 2), padding="same"),
+        L.Conv2D(64, 5, padding="same", activation="relu"),
+        L.MaxPooling2D((2, 2), (2, 2), padding="same"),
+        L.Flatten(),
+        L.Dense(1024, activation="relu"),
+        L.Dense(10, activation="softmax"),
+    ])
+    m.compile(optimizer=mk.optimizers.Adam(learning_rate=1e-4),
+              loss="categorical_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def _mk_rnn(mk: Any) -> Any:
+    L = mk.layers
+    m = mk.Sequential([mk.Input((28, 28)), L.SimpleRNN(50), L.Dense(10, activation="softmax")])
+    m.compile(optimizer=mk.optimizers.Adam(learning_rate=0.001),
+              loss="categorical_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def _mk_lstm(mk: Any) -> Any:
+    L = mk.layers
+    m = mk.Sequential([mk.Input(batch_shape=(50, 20, 1)),
+                       L.LSTM(20, return_sequences=True, stateful=True),
+                       L.TimeDistributed(L.Dense(1))])
+    m.compile(optimizer=mk.optimizers.Adam(learning_rate=0.006), loss="mse")
+    return m
+
+
+AE_UNITS = (128, 64, 10, 2, 10, 64, 128)
+
+
+def _mk_autoencoder(mk: Any) -> Any:
+    """784-128-64-10-2-10-64-128-784 (functional, as the tutorial; Sequential if the
+    functional API is not available: the same layers, the same arithmetic)."""
+    L = mk.layers
+    acts = ["relu", "relu", "relu", None, "relu", "relu", "relu"]
+    try:
+        inp = mk.Input((784,))
+        h = inp
+        for units, act in zip(AE_UNITS, acts, strict=True):
+            h = L.Dense(units, activation=act)(h)
+        m = mk.Model(inp, L.Dense(784, activation="tanh")(h))
+    except Exception:  # functional API missing: fall back to the equivalent Sequential
+        m = mk.Sequential([mk.Input((784,))]
+                          + [L.Dense(u, activation=a) for u, a in zip(AE_UNITS, acts,
+                                                                      strict=True)]
+                          + [L.Dense(784, activation="tanh")])
+    m.compile(optimizer=mk.optimizers.Adam(), loss="mse")
+    return m
+
+
+# --------------------------------------------------------------------------- PyTorch twins
+class TorchStep:
+    """One PyTorch training step of an equivalent model, on the GPU (data already there)."""
+
+    def __init__(self, torch: Any, net: Any, opt: Callable, loss: Callable, x: np.ndarray,
+                 y: np.ndarray, classify: bool, stateful: bool = False) -> None:
+        dev = torch.device("cuda")
+        self.torch, self.net, self.loss = torch, net.to(dev), loss
+        self.opt = opt(self.net.parameters())  # made after the move: it holds the parameters
+        self.x = torch.as_tensor(x, device=dev)
+        self.y = torch.as_tensor(y, device=dev)
+        self.target = self.y.argmax(-1) if classify else self.y
+        self.classify, self.stateful = classify, stateful
+        self.correct = torch.zeros((), device=dev)  # accuracy stays on the device, as ours
+
+    def __call__(self) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        out = self.net(self.x)
+        loss = self.loss(out, self.target)
+        loss.backward()
+        self.opt.step()
+        if self.classify:
+            self.correct += (out.argmax(-1) == self.target).float().mean().detach()
+
+
+def _torch_seq(torch: Any, modules: list[Any], opt: Callable, loss: Callable, x: np.ndarray,
+               y: np.ndarray, classify: bool) -> TorchStep:
+    net = torch.nn.Sequential(*modules)
+    return TorchStep(torch, net, opt, loss, x, y, classify)
+
+
+def _t_regression(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
+    nn = torch.nn
+    return _torch_seq(torch, [nn.Linear(1, 1)], lambda p: torch.optim.SGD(p, lr=0.01),
+                      nn.functional.mse_loss, x, y, False)
+
+
+def _t_mlp(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
+    nn = torch.nn
+    return _torch_seq(torch, [nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10)],
+                      lambda p: torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7),
+                      nn.functional.cross_entropy, x, y, True)
+
+
+def _t_cnn(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
+    nn = torch.nn
+    layers = [nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+              nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+              nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Linear(1024, 10)]
+    # PyTorch's native layout is NCHW: give it the same images in its own layout
+    return _torch_seq(torch, layers, lambda p: torch.optim.Adam(p, lr=1e-4, eps=1e-7),
+                      nn.functional.cross_entropy, np.ascontiguousarray(x.transpose(0, 3, 1, 2)),
+                      y, True)
+
+
+def _t_rnn(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn, self.fc = nn.RNN(28, 50, batch_first=True), nn.Linear(50, 10)
+
+        def forward(self, inp: Any) -> Any:
+            return self.fc(self.rnn(inp)[1][-1])
+
+    net = Net()
+    return TorchStep(torch, net, lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7),
+                     nn.functional.cross_entropy, x, y, True)
+
+
+def _t_lstm(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
+    nn = torch.nn
+
+    class Net(nn.Module):
+        """Stateful: the final (h, c) of one batch starts the next (no gradient across)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(1, 20, batch_first=True), nn.Linear(20, 1)
+            self.state: Any = None
+
+        def forward(self, inp: Any) -> Any:
+            out, (h, c) = self.lstm(inp, self.state)
+            self.state = (h.detach(), c.detach())
+            return self.fc(out)
+
+    net = Net()
+    return TorchStep(torch, net, lambda p: torch.optim.Adam(p, lr=0.006, eps=1e-7),
+                     nn.functional.mse_loss, x, y, False, stateful=True)
+
+
+def _t_autoencoder(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
+    nn = torch.nn
+    dims = (784, *AE_UNITS)
+    acts = [nn.ReLU, nn.ReLU, nn.ReLU, None, nn.ReLU, nn.ReLU, nn.ReLU]
+    layers: list[Any] = []
+    for i, act in enumerate(acts):
+        layers.append(nn.Linear(dims[i], dims[i + 1]))
+        if act is not None:
+            layers.append(act())
+    layers += [nn.Linear(128, 784), nn.Tanh()]
+    return _torch_seq(torch, layers, lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7),
+                      nn.functional.mse_loss, x, y, False)
+
+
+def _regression_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.uniform(-1, 1, (160, 1)).astype(np.float32)
+    return x, (0.5 * x + 2).astype(np.float32)
+
+
+def _lstm_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    t = rng.uniform(0, 6.3, (50, 1, 1)) + 0.1 * np.arange(20)[None, :, None]
+    return np.sin(t).astype(np.float32), np.cos(t).astype(np.float32)
+
+
+def _ae_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.random((256, 784), dtype=np.float32)
+    return x, x
+
+
+MODELS: list[ModelCase] = [
+    ModelCase("regression", "1 Regression Dense(1), SGD, batch 160", 160, _mk_regression,
+              _t_regression, _regression_data),
+    ModelCase("mlp", "2 MLP 784-32-10, RMSprop, batch 32", 32, _mk_mlp, _t_mlp,
+              _images((32, 784)), classify=True),
+    ModelCase("cnn", "3 CNN conv32-pool-conv64-pool-1024-10, Adam, batch 64", 64, _mk_cnn,
+              _t_cnn, _images((64, 28, 28, 1)), classify=True),
+    ModelCase("rnn", "4 SimpleRNN(50) 28x28, Adam, batch 50", 50, _mk_rnn, _t_rnn,
+              _images((50, 28, 28)), classify=True),
+    ModelCase("lstm", "5 Stateful LSTM(20) 50x20x1, Adam", 50, _mk_lstm, _t_lstm, _lstm_data),
+    ModelCase("autoencoder", "6 Autoencoder 784-...-2-...-784, Adam, batch 256", 256,
+              _mk_autoencoder, _t_autoencoder, _ae_data),
+]
