@@ -102,10 +102,20 @@ def torch_problem() -> str | None:
     return None if torch.cuda.is_available() else "torch has no CUDA device"
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def versions(report: Report, use_cupy: bool, use_torch: bool) -> None:
     v: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform(),
                          "cpu_count": os.cpu_count(), "numpy": np.__version__,
-                         "minikeras": mk.__version__}
+                         "cpu": _cpu_model(), "minikeras": mk.__version__}
     if use_cupy:
         import cupy
 

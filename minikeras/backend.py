@@ -121,6 +121,9 @@ def set_backend(name: str) -> None:
     try:
         import cupy
     except ImportError as exc:
+        if getattr(exc, "name", None) != "cupy":  # present, but its CUDA libraries are not
+            raise ImportError(f"set_backend('cupy'): the package `cupy` is installed but "
+                              f"failed to import ({exc}).") from exc
         raise ImportError(
             "set_backend('cupy'): the package `cupy` is not installed. Install the wheel that "
             "matches your CUDA (e.g. `pip install cupy-cuda12x`) or use the 'numpy' backend."

@@ -40,6 +40,23 @@ def test_cupy_missing_says_the_package_is_missing(monkeypatch):
     assert backend.backend() == "numpy" and backend.xp is np
 
 
+def test_cupy_with_broken_cuda_libraries_says_import_failed(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "cupy":
+            raise ImportError("libnvrtc.so.13: cannot open shared object file",
+                              name="cupy_backends.cuda.libs.nvrtc")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(ImportError, match="`cupy` is installed but failed to import.*libnvrtc"):
+        backend.set_backend("cupy")
+
+
 @pytest.mark.parametrize("count", [0, -1], ids=["zero_devices", "runtime_error"])
 def test_cupy_without_gpu_says_no_gpu(monkeypatch, count):
     install_simcupy(monkeypatch)
