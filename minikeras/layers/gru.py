@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikeras import activations, backend
-from minikeras.layers.rnn_base import RNNBase
+from minikeras.layers.rnn_base import RNNBase, matmul_steps, sum_over_steps
 
 
 class GRU(RNNBase):
@@ -70,7 +70,7 @@ class GRU(RNNBase):
         u = self.units
         act, rec = self.activation, self.recurrent_activation
         U = self.recurrent_kernel.value
-        X = xp.dot(xt.reshape(T * N, D), self.kernel.value).reshape(T, N, 3 * u)  # one matmul
+        X = matmul_steps(xt, self.kernel.value)   # x_t W for every step, one call
         if self.use_bias:
             X += self.bias.value[0]
         M = xp.empty_like(X)                  # M[t] = h_{t-1} U + b_h
@@ -114,15 +114,13 @@ class GRU(RNNBase):
             dm[:, :2 * u] = dq[:, :2 * u]
             dm[:, 2 * u:] = dq[:, 2 * u:] * r
             dh_next = dh * z + dm @ U_T
-        dQ2, dM2 = dQ.reshape(T * N, 3 * u), dM.reshape(T * N, 3 * u)
         if self.trainable:
-            self.kernel.add_grad(xp.dot(xt.reshape(T * N, D).T, dQ2))
-            self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dM2)
+            self.kernel.add_grad(sum_over_steps(xt, dQ))                  # sum_t x_t^T dq_t
+            self.recurrent_kernel.add_grad(sum_over_steps(H[:-1], dM))    # sum_t h_{t-1}^T dm_t
             if self.use_bias:
-                self.bias.add_grad(xp.stack([dQ2.sum(axis=0), dM2.sum(axis=0)]))
-        # a C-contiguous W^T: BLAS is several times slower on a transposed view
-        dxt = (dQ2 @ xp.ascontiguousarray(self.kernel.value.T)).reshape(T, N, D) if need_dx \
-            else None
+                self.bias.add_grad(xp.stack([dQ.sum(axis=(0, 1)), dM.sum(axis=(0, 1))]))
+        # dx_t = dq_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
+        dxt = matmul_steps(dQ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
         return dxt, [dh_next]
 
     def get_config(self) -> dict[str, Any]:

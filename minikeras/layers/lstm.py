@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from minikeras import activations, backend, initializers
-from minikeras.layers.rnn_base import RNNBase
+from minikeras.layers.rnn_base import RNNBase, matmul_steps, sum_over_steps
 
 
 class LSTM(RNNBase):
@@ -34,7 +34,7 @@ class LSTM(RNNBase):
         dc_next = dc * f_g                      (at t = 1: dL/dc_0)
         dh_next = dz_t U^T                      (at t = 1: dL/dh_0)
 
-    and after the loop, summed over time and batch with one matmul each:
+    and after the loop, summed over time and batch (one batched matmul each):
 
         dL/dW = sum_t x_t^T dz_t,   dL/dU = sum_t h_{t-1}^T dz_t,   dL/db = sum_t,n dz_t,
         dL/dx_t = dz_t W^T
@@ -84,8 +84,7 @@ class LSTM(RNNBase):
         u = self.units
         act, rec = self.activation, self.recurrent_activation
         U = self.recurrent_kernel.value
-        # x_t W for all steps and all four gates: one (T*N, D) @ (D, 4u) product
-        Z = xp.dot(xt.reshape(T * N, D), self.kernel.value).reshape(T, N, 4 * u)
+        Z = matmul_steps(xt, self.kernel.value)   # x_t W for all steps and gates, one call
         A = xp.empty_like(Z)                           # gate values [i | f_g | g | o]
         H = xp.empty((T + 1, N, u), dtype=Z.dtype)     # H[t] = h_t, H[0] = h_0
         C = xp.empty((T + 1, N, u), dtype=Z.dtype)     # C[t] = c_t
@@ -131,15 +130,13 @@ class LSTM(RNNBase):
             dz[:, 2 * u:3 * u] = act.backward(z[:, 2 * u:3 * u], g, dA[:, 2 * u:3 * u])  # f' on g
             dc_next = dc * f_g
             dh_next = dz @ U_T
-        dZ2 = dZ.reshape(T * N, 4 * u)
         if self.trainable:
-            self.kernel.add_grad(xp.dot(xt.reshape(T * N, D).T, dZ2))
-            self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dZ2)
+            self.kernel.add_grad(sum_over_steps(xt, dZ))                  # sum_t x_t^T dz_t
+            self.recurrent_kernel.add_grad(sum_over_steps(H[:-1], dZ))    # sum_t h_{t-1}^T dz_t
             if self.use_bias:
-                self.bias.add_grad(dZ2.sum(axis=0))
-        # a C-contiguous W^T: BLAS is several times slower on a transposed view
-        dxt = (dZ2 @ xp.ascontiguousarray(self.kernel.value.T)).reshape(T, N, D) if need_dx \
-            else None
+                self.bias.add_grad(dZ.sum(axis=(0, 1)))
+        # dx_t = dz_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
+        dxt = matmul_steps(dZ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
         return dxt, [dh_next, dc_next]
 
     def get_config(self) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikeras import activations, backend
-from minikeras.layers.rnn_base import RNNBase
+from minikeras.layers.rnn_base import RNNBase, matmul_steps, sum_over_steps
 
 
 class SimpleRNN(RNNBase):
@@ -26,10 +26,10 @@ class SimpleRNN(RNNBase):
 
     and once the loop has stored every dz_t, summing over time and batch:
 
-        dL/dW = sum_t x_t^T dz_t        (one matmul over all (t, n) rows)
-        dL/dU = sum_t h_{t-1}^T dz_t    (one matmul)
+        dL/dW = sum_t x_t^T dz_t        (one batched matmul over all t, then the sum)
+        dL/dU = sum_t h_{t-1}^T dz_t    (likewise)
         dL/db = sum_t sum_n dz_t
-        dL/dx_t = dz_t W^T              (one matmul)
+        dL/dx_t = dz_t W^T              (one batched matmul)
     """
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
@@ -59,9 +59,7 @@ class SimpleRNN(RNNBase):
         T, N, D = xt.shape
         u = self.units
         U = self.recurrent_kernel.value
-        # x_t W + b for every step at once: one (T*N, D) @ (D, u) product before the loop
-        # (xp.dot, not @: NumPy's matmul leaves BLAS when D == 1 and gets 10x slower)
-        Z = xp.dot(xt.reshape(T * N, D), self.kernel.value).reshape(T, N, u)
+        Z = matmul_steps(xt, self.kernel.value)   # x_t W for every step, before the loop
         if self.use_bias:
             Z += self.bias.value
         H = xp.empty((T + 1, N, u), dtype=Z.dtype)   # H[0] = h_0, H[t] = h_t
@@ -84,15 +82,13 @@ class SimpleRNN(RNNBase):
             dh = dh_next if dhs is None else dhs[t] + dh_next      # dh = g_t + dh_next
             dZ[t] = self.activation.backward(Z[t], H[t + 1], dh)   # dz_t = f'(z_t) * dh
             dh_next = dZ[t] @ U_T                                  # flows to step t-1
-        dZ2 = dZ.reshape(T * N, u)
         if self.trainable:
-            self.kernel.add_grad(xp.dot(xt.reshape(T * N, D).T, dZ2))
-            self.recurrent_kernel.add_grad(H[:-1].reshape(T * N, u).T @ dZ2)
+            self.kernel.add_grad(sum_over_steps(xt, dZ))                  # sum_t x_t^T dz_t
+            self.recurrent_kernel.add_grad(sum_over_steps(H[:-1], dZ))    # sum_t h_{t-1}^T dz_t
             if self.use_bias:
-                self.bias.add_grad(dZ2.sum(axis=0))
-        # a C-contiguous W^T: BLAS is several times slower on a transposed view
-        dxt = (dZ2 @ xp.ascontiguousarray(self.kernel.value.T)).reshape(T, N, D) if need_dx \
-            else None
+                self.bias.add_grad(dZ.sum(axis=(0, 1)))
+        # dx_t = dz_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
+        dxt = matmul_steps(dZ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
         return dxt, [dh_next]
 
     def get_config(self) -> dict[str, Any]:
