@@ -15,10 +15,10 @@ batches: a few warm-up steps (Keras traces its train function on the first call)
 round (and the best round). The values in the inputs do not change the arithmetic, so the
 batches are MNIST-shaped and sine-shaped random data.
 
-NumPy's BLAS (OpenBLAS) starts one thread per core for larger products. When the machine is
-busy with other work those threads wait on each other and small products get many times
-slower, so minikeras is also timed in a child process with ``OPENBLAS_NUM_THREADS=1``
-(``--no-single-thread`` skips it). The load average at the start is recorded with the table.
+NumPy's BLAS (OpenBLAS) starts one thread per core for larger products, which stalls when
+the machine is busy, so minikeras is also timed in a child process with
+``OPENBLAS_NUM_THREADS=1`` (``--no-single-thread`` skips it). The load average at the start is
+recorded with the table.
 """
 
 from __future__ import annotations
@@ -157,13 +157,13 @@ def report(keras_r: dict, mini_r: dict, single_r: dict | None, args: Any, load: 
     lines += [
         "", "ratio = minikeras samples/s / Keras samples/s (above 1: minikeras is faster).",
         "",
-        "Why two minikeras columns: a few products per step are large enough for OpenBLAS to "
-        "split over both cores (the hoisted x W, and the kernel gradients after the loop). On a "
-        "machine busy with other processes those threads wait on each other and one such "
-        "product can take milliseconds instead of ~0.1 ms, so the default-thread figure swings "
-        "with the load (it is the noisy one). With one BLAS thread (`OPENBLAS_NUM_THREADS=1`) "
-        "every product runs at full speed and the time is the Python loop over steps plus "
-        "small element-wise operations.",
+        "Why two minikeras columns: OpenBLAS splits a large enough product over all cores. "
+        "On a machine busy with other processes those threads wait on each other and one "
+        "such product can take milliseconds instead of ~0.1 ms. The recurrent layers "
+        "therefore write their big products (x W for all steps, the weight gradients) as "
+        "batched per-step products, which stay on one thread, so the default column should "
+        "stay close to the one-thread column whatever the load; a large gap would point at a "
+        "product that still splits (the Dense layers or the optimizer).",
     ]
     return "\n".join(lines) + "\n"
 

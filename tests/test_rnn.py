@@ -212,3 +212,27 @@ def test_unroll_has_no_effect(float64):
     b.build_for(x.shape)
     b.set_weights(a.get_weights())
     np.testing.assert_array_equal(a(x), b(x))
+
+
+@pytest.mark.parametrize("first", ["Input(batch_shape)", "Input(batch_size)", "InputLayer",
+                                   "batch_input_shape"])
+def test_stateful_batch_size_from_every_model_spelling(first):
+    import minikeras
+
+    B, T, D = 3, 4, 2
+    head = {"Input(batch_shape)": lambda: [minikeras.Input(batch_shape=(B, T, D))],
+            "Input(batch_size)": lambda: [minikeras.Input((T, D), batch_size=B)],
+            "InputLayer": lambda: [layers.InputLayer(batch_input_shape=(B, T, D))],
+            "batch_input_shape": lambda: []}[first]()
+    kw = {"batch_input_shape": (B, T, D)} if not head else {}
+    model = minikeras.Sequential([*head, layers.LSTM(5, stateful=True, **kw), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x = _x(B, T, D).astype("float32")
+    a = model.predict(x, verbose=0)
+    assert not np.allclose(a, model.predict(x, verbose=0))   # state carried across calls
+    model.reset_states()
+    np.testing.assert_allclose(model.predict(x, verbose=0), a, rtol=1e-6)
+    with pytest.raises(ValueError, match=f"batch size {B}"):
+        model.predict(_x(B + 1, T, D), batch_size=B + 1, verbose=0)
+    with pytest.raises(ValueError, match="static"):
+        minikeras.Sequential([minikeras.Input((T, D)), layers.LSTM(5, stateful=True)])
