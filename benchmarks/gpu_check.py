@@ -63,7 +63,8 @@ class Report:
         self.budget_s = budget_s
         self.data: dict[str, Any] = {
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "device": "CPU only", "versions": {}, "layers": [], "timings": [], "errors": [],
+            "device": "CPU only", "versions": {}, "layers": [], "training": [], "timings": [],
+            "errors": [],
             "notes": [],
         }
 
@@ -102,6 +103,14 @@ def torch_problem() -> str | None:
     return None if torch.cuda.is_available() else "torch has no CUDA device"
 
 
+def _threads() -> int | None:
+    """Threads NumPy's BLAS may use (the environment caps them; else one per core)."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return os.cpu_count()
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -115,7 +124,8 @@ def _cpu_model() -> str:
 def versions(report: Report, use_cupy: bool, use_torch: bool) -> None:
     v: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform(),
                          "cpu_count": os.cpu_count(), "numpy": np.__version__,
-                         "cpu": _cpu_model(), "minikeras": mk.__version__}
+                         "cpu": _cpu_model(), "blas_threads": _threads(),
+                         "minikeras": mk.__version__}
     if use_cupy:
         import cupy
 
@@ -245,6 +255,51 @@ def layer_section(report: Report, device: str, only: set[str] | None = None) -> 
             f"f64 grad err {row.get('grad_check_max_abs_err_f64', float('nan')):.2e}  {status}")
 
 
+def compare_training(case: ModelCase, device: str, steps: int = 3) -> dict[str, Any]:
+    """A few train_on_batch steps of a tutorial model on NumPy and on ``device`` from the same
+    seed: initial weights must be identical, losses and weights equal to 1e-4 (relative)."""
+    def run(name: str) -> tuple[list, list[float], list]:
+        backend.set_backend(name)
+        try:
+            backend.set_seed(0)
+            model = case.build(mk)
+            x, y = case.data(np.random.default_rng(0))
+            first = model.get_weights()
+            losses = [float(np.ravel(model.train_on_batch(x, y))[0]) for _ in range(steps)]
+            return first, losses, model.get_weights()
+        finally:
+            backend.set_backend("numpy")
+
+    row: dict[str, Any] = {"model": case.key, "device": device, "steps": steps}
+    try:
+        (w0a, la, wa), (w0b, lb, wb) = run("numpy"), run(device)
+        row["initial_weights_identical"] = all(np.array_equal(a, b) for a, b in
+                                               zip(w0a, w0b, strict=True))
+        row["loss_rel_err"] = max(rel_err(np.array([a]), np.array([b])) for a, b in
+                                  zip(la, lb, strict=True))
+        row["weights_rel_err"] = max(rel_err(a, b) for a, b in zip(wa, wb, strict=True))
+        row["losses"] = {"numpy": la, device: lb}
+        row["ok"] = (row["initial_weights_identical"] and row["loss_rel_err"] <= 1e-4
+                     and row["weights_rel_err"] <= 1e-4)
+    except Exception as exc:
+        row["ok"], row["error"] = False, _err(exc)
+    return row
+
+
+def training_section(report: Report, device: str, only: set[str] | None) -> None:
+    for case in MODELS:
+        if only is not None and case.key not in only:
+            continue
+        if report.left(0.6) <= 0:
+            report.data["training"].append({"model": case.key, "skipped": "time budget"})
+            continue
+        row = compare_training(case, device)
+        report.data["training"].append(row)
+        log(f"  {case.key:12s} loss rel err {row.get('loss_rel_err', float('nan')):.1e}  "
+            f"weights rel err {row.get('weights_rel_err', float('nan')):.1e}  "
+            f"{'ok' if row['ok'] else 'FAIL ' + row.get('error', '')}")
+
+
 # --------------------------------------------------------------------------- 3 timings
 def time_step(step: Callable[[], Any], sync: Callable[[], Any], deadline: float,
               min_time: float = 0.25, warmup: int = 2, rounds: int = 3) -> dict[str, Any]:
@@ -332,9 +387,10 @@ def add_baseline(report: Report, path: Path | None) -> None:
         return
     base = json.loads(path.read_text())
     by_key = {r["model"]: r.get("numpy", {}).get("ms") for r in base.get("timings", [])}
-    report.data["cpu_baseline"] = {"file": str(path), "cpu_count":
-                                   base.get("versions", {}).get("cpu_count"),
-                                   "date": base.get("date")}
+    bv = base.get("versions", {})
+    report.data["cpu_baseline"] = {"file": str(path), "date": base.get("date"),
+                                   "threads": bv.get("blas_threads", bv.get("cpu_count")),
+                                   "cpu": bv.get("cpu")}
     for row in report.data["timings"]:
         if by_key.get(row["model"]):
             row["numpy_baseline_ms"] = by_key[row["model"]]
@@ -365,12 +421,25 @@ def markdown(data: dict[str, Any]) -> str:
         lines.append(f"| {r['layer']} | {r['case']} | {r['device']} | "
                      f"{_fmt(r.get('max_rel_err_f32'), '.1e')} | "
                      f"{_fmt(r.get('grad_check_max_abs_err_f64'), '.1e')} | {res} |")
+    if data.get("training"):
+        lines += ["", "## Training: 3 steps, NumPy vs device from the same initial weights", "",
+                  "| model | device | initial weights identical | loss rel err | weights rel err"
+                  " | result |", "|---|---|---|---|---|---|"]
+        for r in data["training"]:
+            res = (f"skipped: {r['skipped']}" if "skipped" in r else "ok" if r.get("ok")
+                   else "**FAIL** " + r.get("error", ""))
+            lines.append(f"| {r['model']} | {r.get('device', '')} | "
+                         f"{r.get('initial_weights_identical', '')} | "
+                         f"{_fmt(r.get('loss_rel_err'), '.1e')} | "
+                         f"{_fmt(r.get('weights_rel_err'), '.1e')} | {res} |")
     base = data.get("cpu_baseline")
     lines += ["", "## One training step (ms, median; device data, synchronised)", ""]
-    head = ["model", "batch", f"NumPy CPU ({v.get('cpu_count')} cores)", "CuPy", "PyTorch",
+    threads = v.get("blas_threads", v.get("cpu_count"))
+    head = ["model", "batch", f"NumPy CPU ({threads} threads)", "CuPy", "PyTorch",
             "CuPy vs NumPy", "CuPy / PyTorch", "CuPy train_on_batch"]
     if base:
-        head += [f"NumPy {base.get('cpu_count')}-core baseline", "CuPy vs baseline"]
+        head += [f"NumPy baseline ({base.get('threads')} threads, {base.get('cpu')})",
+                 "CuPy vs baseline"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in data.get("timings", []):
         n, c, t = _ms(r, "numpy"), _ms(r, "cupy"), _ms(r, "torch")
@@ -433,6 +502,14 @@ def main(argv: list[str] | None = None) -> int:
             report.error("layers", exc)
         report.save()
 
+    if not args.no_layers:
+        log(f"2b. training: 3 steps per model, NumPy vs {device}, same initial weights")
+        try:
+            training_section(report, device, _pick(args.models))
+        except Exception as exc:
+            report.error("training", exc)
+        report.save()
+
     if not args.no_timings:
         names = [n for n in ("numpy", "cupy") if n in want and (n != "cupy" or use_cupy)]
         log(f"3. one training step: {', '.join(names + (['torch'] if use_torch else []))}")
@@ -443,8 +520,9 @@ def main(argv: list[str] | None = None) -> int:
             report.error("timings", exc)
     report.save()
     log("4. report\n" + markdown(report.data))
-    failed = [r for r in report.data["layers"] if "skipped" not in r and not r.get("ok")]
-    log(f"done in {time.monotonic() - report.start:.0f} s: {len(failed)} layer failure(s), "
+    failed = [r for r in report.data["layers"] + report.data["training"]
+              if "skipped" not in r and not r.get("ok")]
+    log(f"done in {time.monotonic() - report.start:.0f} s: {len(failed)} check failure(s), "
         f"{len(report.data['errors'])} error(s); files in {args.out}")
     return 1 if failed or report.data["errors"] else 0
 

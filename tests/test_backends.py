@@ -234,6 +234,8 @@ def test_gpu_check_cupy_path_with_simcupy(tmp_path, monkeypatch):
     assert rc == 0, data["errors"]
     assert data["device"].startswith("simcupy")
     assert all(r["device"] == "cupy" and r["ok"] for r in data["layers"])
+    assert [r["model"] for r in data["training"]] == ["mlp", "lstm"]
+    assert all(r["ok"] and r["initial_weights_identical"] for r in data["training"])
     assert all(r["cupy"]["ms"] > 0 and r["cupy"]["train_on_batch_ms"] > 0
                for r in data["timings"])
     assert "CuPy vs NumPy" in (tmp_path / "gpu_check.md").read_text()
