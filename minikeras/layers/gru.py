@@ -98,7 +98,7 @@ class GRU(RNNBase):
         T, N, D = xt.shape
         u = self.units
         act, rec = self.activation, self.recurrent_activation
-        U_T = self.recurrent_kernel.value.T
+        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)   # C order for BLAS
         dQ = xp.empty_like(P)                 # dL/d(x_t W + b_x)
         dM = xp.empty_like(P)                 # dL/d(h_{t-1} U + b_h)
         dA = xp.empty((N, 2 * u), dtype=P.dtype)  # dL/d[z | r]

@@ -111,7 +111,7 @@ class LSTM(RNNBase):
         T, N, D = xt.shape
         u = self.units
         act, rec = self.activation, self.recurrent_activation
-        U_T = self.recurrent_kernel.value.T
+        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)   # C order for BLAS
         zeros = xp.zeros((N, u), dtype=Z.dtype)
         dh_next = dfinals[0] if dfinals[0] is not None else zeros
         dc_next = dfinals[1] if dfinals[1] is not None else zeros

@@ -75,7 +75,7 @@ class SimpleRNN(RNNBase):
         xt, Z, H = cache
         T, N, D = xt.shape
         u = self.units
-        U_T = self.recurrent_kernel.value.T
+        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)   # C order for BLAS
         dZ = xp.empty_like(Z)
         dh_next = dfinals[0] if dfinals[0] is not None else xp.zeros((N, u), dtype=Z.dtype)
         for t in reversed(range(T)):
