@@ -1,0 +1,223 @@
+"""Training speed of the tutorial CNN, minikeras against Keras, in the same run.
+
+    python -m benchmarks.bench_cnn [--steps 10] [--rounds 5] [--formats channels_last,...]
+                                   [--out benchmarks/results/cnn_cpu.md] [--no-keras]
+
+Model (tutorial 3): Conv2D(32,5,same,relu) -> MaxPooling2D(2,2,same) -> Conv2D(64,5,same,
+relu) -> MaxPooling2D(2,2,same) -> Flatten -> Dense(1024,relu) -> Dense(10,softmax);
+categorical crossentropy, Adam(1e-4), batch 64, in both data formats (input (28,28,1) and
+(1,28,28)). Both frameworks start from the same (Keras') weights and see the same batches.
+
+Timing: a few warm-up steps (Keras traces its train function on the first call), then
+``rounds`` rounds of ``steps`` ``train_on_batch`` calls, Keras and minikeras rounds
+*interleaved*, so a burst of load from other processes hits both sides alike. Samples/s
+come from the median round (best round in brackets).
+
+Efficiency: the FLOPs of the matrix products one training step needs (forward, weight
+gradient, input gradient; none for the first layer's input) divided by the step time, as a
+fraction of this machine's float32 GEMM rate (best of several 2048^3 ``np.matmul``). A
+per-layer profile of minikeras' forward and backward shows where the rest of the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BATCH = 64
+RESULTS = Path(__file__).resolve().parent / "results" / "cnn_cpu.md"
+FORMATS = ("channels_last", "channels_first")
+
+
+def build_cnn(fw: Any, fmt: str) -> Any:
+    L = fw.layers
+    shape = (28, 28, 1) if fmt == "channels_last" else (1, 28, 28)
+    model = fw.Sequential([
+        fw.Input(shape),
+        L.Conv2D(32, 5, padding="same", activation="relu", data_format=fmt),
+        L.MaxPooling2D((2, 2), (2, 2), "same", data_format=fmt),
+        L.Conv2D(64, 5, padding="same", activation="relu", data_format=fmt),
+        L.MaxPooling2D((2, 2), (2, 2), "same", data_format=fmt),
+        L.Flatten(),
+        L.Dense(1024, activation="relu"),
+        L.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=fw.optimizers.Adam(learning_rate=1e-4),
+                  loss="categorical_crossentropy")
+    return model
+
+
+def batches(fmt: str, count: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
+    """MNIST-shaped data: the arithmetic (and so the time) does not depend on the values."""
+    rng = np.random.default_rng(0)
+    shape = (BATCH, 28, 28, 1) if fmt == "channels_last" else (BATCH, 1, 28, 28)
+    return [(rng.random(shape, dtype=np.float32),
+             np.eye(10, dtype=np.float32)[rng.integers(0, 10, BATCH)]) for _ in range(count)]
+
+
+def step_flops(model: Any, batch: int = BATCH) -> float:
+    """FLOPs of the GEMMs in one training step of a minikeras Conv2D/Dense stack."""
+    total = 0.0
+    for i, layer in enumerate(model.layers):
+        name = type(layer).__name__
+        if name not in ("Conv2D", "Dense"):
+            continue
+        out = layer.output_shape
+        kernel = layer.kernel.shape
+        if name == "Conv2D":
+            spatial = out[2] * out[3] if layer.data_format == "channels_first" else out[1] * out[2]
+            m, k = batch * spatial, int(np.prod(kernel[:3]))
+        else:
+            m, k = batch, kernel[0]
+        products = 2 if i == 0 else 3  # forward, dW (and dX, except for the first layer)
+        total += products * 2.0 * m * k * kernel[-1]
+    return total
+
+
+def gemm_rate(n: int = 2048, repeats: int = 5) -> float:
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = a.T.copy()
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2.0 * n ** 3 / best
+
+
+def _timed(fn: Any) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def timed_round(model: Any, data: list, steps: int) -> float:
+    t0 = time.perf_counter()
+    for i in range(steps):
+        x, y = data[i % len(data)]
+        model.train_on_batch(x, y)
+    return steps * BATCH / (time.perf_counter() - t0)
+
+
+def profile_layers(model: Any, data: list, repeats: int = 5) -> list[tuple[str, float, float]]:
+    """Best-of-``repeats`` forward and backward milliseconds per minikeras layer."""
+    x, _ = data[0]
+    best: dict[str, list[float]] = {layer.name: [1e9, 1e9] for layer in model.layers}
+    for _ in range(repeats):
+        h = x
+        for layer in model.layers:
+            t0 = time.perf_counter()
+            h = layer.forward(h, training=True)
+            best[layer.name][0] = min(best[layer.name][0], time.perf_counter() - t0)
+        g = np.full(h.shape, 0.01, np.float32)
+        for i, layer in reversed(list(enumerate(model.layers))):
+            layer.input_grad_needed = i > 0
+            t0 = time.perf_counter()
+            g = layer.backward_from_logits(g) if i == len(model.layers) - 1 else layer.backward(g)
+            best[layer.name][1] = min(best[layer.name][1], time.perf_counter() - t0)
+            layer.input_grad_needed = True
+            layer.zero_grads()
+    return [(f"{n}", 1e3 * f, 1e3 * b) for n, (f, b) in best.items()]
+
+
+def run(fmt: str, steps: int, rounds: int, with_keras: bool) -> dict[str, Any]:
+    import minikeras
+
+    data = batches(fmt)
+    mini = build_cnn(minikeras, fmt)
+    keras_model = None
+    if with_keras:
+        import keras
+
+        keras.config.set_floatx("float32")
+        keras.config.set_image_data_format("channels_last")
+        keras.utils.set_random_seed(1234)
+        keras_model = build_cnn(keras, fmt)
+        mini.set_weights(keras_model.get_weights())
+    for x, y in data[:3]:
+        mini.train_on_batch(x, y)
+        if keras_model is not None:
+            keras_model.train_on_batch(x, y)
+    k_rates, m_rates = [], []
+    for _ in range(rounds):
+        if keras_model is not None:
+            k_rates.append(timed_round(keras_model, data, steps))
+        m_rates.append(timed_round(mini, data, steps))
+    return {"mini": m_rates, "keras": k_rates, "flops": step_flops(mini),
+            "profile": profile_layers(mini, data)}
+
+
+def report(results: dict[str, dict], rate: float, args: Any, load: str) -> str:
+    lines = [
+        "# Tutorial CNN: training speed, minikeras vs Keras (CPU)", "",
+        f"`python -m benchmarks.bench_cnn --steps {args.steps} --rounds {args.rounds}`: "
+        "`train_on_batch` samples/s (batch 64, Adam), median round (best round in brackets); "
+        "Keras and minikeras rounds interleaved in one process, from the same weights.", "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}; load average at start "
+        f"{load}. float32 GEMM rate (2048^3 np.matmul, best of 5): {rate / 1e9:.0f} GFLOP/s.",
+        "",
+        "| data format | Keras 3 (TF CPU) | minikeras | ratio | GEMM GFLOP/step | minikeras "
+        "GFLOP/s | fraction of GEMM rate |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for fmt, r in results.items():
+        m = statistics.median(r["mini"])
+        achieved = r["flops"] * m / BATCH
+        if r["keras"]:
+            k = statistics.median(r["keras"])
+            keras_cell = f"{k:.0f} ({max(r['keras']):.0f})"
+            ratio = f"{m / k:.2f}x"
+        else:
+            keras_cell = ratio = "-"
+        lines.append(f"| {fmt} | {keras_cell} | {m:.0f} ({max(r['mini']):.0f}) | {ratio} | "
+                     f"{r['flops'] / 1e9:.2f} | {achieved / 1e9:.0f} | {achieved / rate:.0%} |")
+    lines += ["", "ratio = minikeras samples/s / Keras samples/s (above 1: minikeras is faster).",
+              "", "## Where minikeras spends a step (best of 5, ms)", ""]
+    fmts = list(results)
+    lines.append("| layer | " + " | ".join(f"{f} fwd | {f} bwd" for f in fmts) + " |")
+    lines.append("|---|" + "---:|---:|" * len(fmts))
+    profiles = [results[f]["profile"] for f in fmts]
+    for rows in zip(*profiles, strict=True):
+        cells = " | ".join(f"{fw:.2f} | {bw:.2f}" for _, fw, bw in rows)
+        lines.append(f"| {rows[0][0]} | {cells} |")
+    totals = " | ".join(f"{sum(r[1] for r in p):.1f} | {sum(r[2] for r in p):.1f}"
+                        for p in profiles)
+    lines.append(f"| total | {totals} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--no-keras", action="store_true")
+    args = parser.parse_args(argv)
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    rate = gemm_rate()
+    results = {}
+    for fmt in args.formats.split(","):
+        results[fmt] = run(fmt, args.steps, args.rounds, not args.no_keras)
+        r = results[fmt]
+        msg = f"{fmt}: minikeras {statistics.median(r['mini']):.0f} samples/s"
+        if r["keras"]:
+            msg += f", Keras {statistics.median(r['keras']):.0f} samples/s"
+        print(msg, flush=True)
+    rate = max(rate, gemm_rate())  # measured before and after: keep the better (less loaded)
+    text = report(results, rate, args, load)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
