@@ -97,12 +97,11 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self.bar is not None and self.verbose == 1:
-            self.bar.update(batch + 1, list((logs or {}).items()), finalize=False)
+            self.bar.update(batch + 1, logs, finalize=False)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.bar is not None:
-            self.bar.update(self.params.get("steps") or 0, list((logs or {}).items()),
-                            finalize=True)
+            self.bar.update(self.params.get("steps") or 0, logs, finalize=True)
 
 
 class EarlyStopping(Callback):

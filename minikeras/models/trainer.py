@@ -229,7 +229,7 @@ class TrainerMixin:
             bw = None if sw is None else backend.to_device(sw[idx])
             self._test_step(self._take(xs, idx, True), self._take(ys, idx, True), bw)
             if bar is not None:
-                bar.update(step + 1, list(_LazyLogs(self).items()) if bar.dynamic else None,
+                bar.update(step + 1, _LazyLogs(self),
                            finalize=False)
         return self._logs()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -47,19 +48,23 @@ class Progbar:
             return (now - self._first_step_time) / (current - 1)
         return (now - self._start) / current
 
-    def update(self, current: int, values: list[tuple[str, float]] | None = None,
-               finalize: bool | None = None) -> None:
+    def update(self, current: int, values: Any = None, finalize: bool | None = None) -> None:
+        """``values``: (name, value) pairs or a mapping, read only if this update draws
+        (on a GPU each read is a device-to-host copy)."""
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         now = time.time()
         if current == 1 and self._first_step_time is None:
             self._first_step_time = now
-        values = values or []
         per_step = self._time_per_step(current, now)
-        metrics = "".join(f" - {k}: {format_value(float(v))}" for k, v in values)
+        if self.verbose == 1 and not finalize and (
+                not self.dynamic or now - self._last_update < self.interval):
+            return
+        if self.verbose == 2 and not finalize:
+            return
+        items = values.items() if isinstance(values, Mapping) else (values or [])
+        metrics = "".join(f" - {k}: {format_value(float(v))}" for k, v in items)
         if self.verbose == 1:
-            if not finalize and (not self.dynamic or now - self._last_update < self.interval):
-                return
             self._last_update = now
             if self.target:
                 digits = int(math.log10(self.target)) + 1
