@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
                              add_options)
     keras = common.framework(args.backend)
     common.seed_everything(keras, args.seed)
-    (x_train, _), (x_test, y_test), info = common.load_mnist(args, (2048, 500))
+    (x_train, _), (x_test, y_test), info = common.load_mnist(args, (1024, 500))
     x_train, x_test = prepare(x_train), prepare(x_test)
 
     autoencoder, encoder = build_models(keras)
