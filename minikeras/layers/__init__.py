@@ -8,6 +8,17 @@ from minikeras.models.graph import Input
 # layer modules (one concept per file) are added below
 # isort: split
 from minikeras.layers.convolutional import Conv2D, Convolution2D, UpSampling2D, ZeroPadding2D
+from minikeras.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    concatenate,
+)
 from minikeras.layers.pooling import (
     AveragePooling2D,
     AvgPool2D,
@@ -27,3 +38,5 @@ __all__ += ["GRU", "LSTM", "SimpleRNN", "TimeDistributed"]
 __all__ += ["AveragePooling2D", "AvgPool2D", "Conv2D", "Convolution2D", "GlobalAveragePooling2D",
             "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "MaxPool2D",
             "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]
+__all__ += ["Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
+            "add", "concatenate"]
