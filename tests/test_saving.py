@@ -110,7 +110,7 @@ def test_json_round_trip(tmp_path):
 
 
 def test_sequential_round_trip_and_config(tmp_path):
-    model = mk.Sequential([mk.Input((5,)), L.Dense(4, activation="relu"), L.Dropout(0.1),
+    model = mk.Sequential([mk.Input((5,)), L.Dense(4, activation="relu"), L.Dropout(0.0),
                            L.Dense(2, activation="softmax")])
     model.compile(mk.optimizers.RMSprop(momentum=0.5), "categorical_crossentropy")
     x, y = rng.random((6, 5)), np.eye(2)[rng.integers(0, 2, 6)]
