@@ -100,6 +100,7 @@ class KerasFinder(importlib.abc.MetaPathFinder):
 
 _finder: KerasFinder | None = None
 _saved: dict[str, ModuleType] = {}
+_filter: Any = None
 
 
 def _keras_names() -> list[str]:
@@ -111,7 +112,7 @@ def install() -> ModuleType:
 
     A real keras already imported is set aside (and restored by ``uninstall``).
     """
-    global _finder
+    global _finder, _filter
     if _finder is None:
         for name in _keras_names():
             _saved[name] = sys.modules.pop(name)
@@ -119,17 +120,22 @@ def install() -> ModuleType:
         sys.meta_path.insert(0, _finder)
         # Keras 1/2 spellings warn with their modern form: show those, once per line.
         warnings.filterwarnings("default", message=r".*Keras 1/2", category=DeprecationWarning)
+        _filter = warnings.filters[0]
     return importlib.import_module("keras")
 
 
 def uninstall() -> None:
     """Undo ``install``: forget the minikeras-served ``keras`` modules, restore the real ones."""
-    global _finder
+    global _finder, _filter
     if _finder is None:
         return
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
     _finder = None
+    if _filter in warnings.filters:
+        warnings.filters.remove(_filter)
+        getattr(warnings, "_filters_mutated", lambda: None)()  # drop cached decisions
+    _filter = None
     for name in _keras_names():
         del sys.modules[name]
     sys.modules.update(_saved)

@@ -47,7 +47,14 @@ def _legacy(cls: type) -> type:
         for key in _FLOATS:
             if isinstance(kwargs.get(key), int) and not isinstance(kwargs[key], bool):
                 kwargs[key] = float(kwargs[key])
+        decay = kwargs.pop("decay", 0.0) or 0.0
         cls.__init__(self, **kwargs)
+        if decay:  # set here, so that the warning points at the caller's line
+            self.decay = float(decay)
+            warnings.warn(f"{cls.__name__}: `decay` is Keras 1/2 API (Keras 3 ignores it); "
+                          "minikeras applies it as Keras 2 did: lr / (1 + decay * iterations). "
+                          "Use a learning-rate schedule instead.", DeprecationWarning,
+                          stacklevel=2)
 
     # Same class name, so saved configs and summaries read "SGD", not a wrapper's name.
     return type(cls.__name__, (cls,), {"__init__": __init__, "__doc__": cls.__doc__,
