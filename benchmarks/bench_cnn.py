@@ -151,15 +151,21 @@ def run(fmt: str, steps: int, rounds: int, with_keras: bool) -> dict[str, Any]:
             "profile": profile_layers(mini, data)}
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def report(results: dict[str, dict], rate: float, args: Any, load: str) -> str:
     lines = [
         "# Tutorial CNN: training speed, minikeras vs Keras (CPU)", "",
         f"`python -m benchmarks.bench_cnn --steps {args.steps} --rounds {args.rounds}`: "
         "`train_on_batch` samples/s (batch 64, Adam), median round (best round in brackets); "
         "Keras and minikeras rounds interleaved in one process, from the same weights.", "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}; load average at start "
-        f"{load}. float32 GEMM rate (2048^3 np.matmul, best of 5): {rate / 1e9:.0f} GFLOP/s.",
+        f"Machine: {platform.processor() or platform.machine()}, {_cores()} usable cores, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}, OpenBLAS threads "
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default (one per core)')}; load average at "
+        f"start {load}. float32 GEMM rate (2048^3 np.matmul, best of 5): "
+        f"{rate / 1e9:.0f} GFLOP/s.",
         "",
         "| data format | Keras 3 (TF CPU) | minikeras | ratio | GEMM GFLOP/step | minikeras "
         "GFLOP/s | fraction of GEMM rate |",

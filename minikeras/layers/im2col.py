@@ -25,12 +25,18 @@ makes the only copy. The time then goes into the matrix product (BLAS), as it sh
 
 The backward pass of ``cols = im2col(x)`` is ``col2im``: every entry of a row came from one
 input cell, so its gradient is *added* back into that cell. Windows overlap (stride < kernel),
-so a cell receives contributions from several rows. We loop over the kh*kw kernel offsets
-(25 for a 5x5 kernel) and, for each, add an (N, oh, ow, C) strided slice of the gradient into
-the matching strided slice of dx: kh*kw large vectorised additions. That is much faster than
-``np.add.at`` with an index array (an unbuffered, per-element scatter that is typically 10-50x
-slower than a plain vectorised ``+=``), and within one offset the target cells never repeat,
-so ``+=`` on a slice is exact.
+so a cell receives contributions from several rows. We loop over the kh*kw kernel taps (25
+for a 5x5 kernel) and, for each, add one (N, oh, ow, C) block of gradients into the matching
+strided slice of dx: kh*kw large vectorised additions. That is much faster than ``np.add.at``
+with an index array (an unbuffered, per-element scatter that is typically 10-50x slower than
+a plain vectorised ``+=``), and within one tap the target cells never repeat, so ``+=`` on a
+slice is exact.
+
+To make those additions fast, the backward product is arranged *tap-major*: one matrix
+product per tap, dpatch[t] = dz @ kernel[t]^T of shape (N*oh*ow, C), done by one batched
+``matmul`` (see ``patch_gradients``). Each tap's block is then contiguous, and NumPy adds it
+in long runs. (Taking the (ky, kx, c) columns of a single (N*oh*ow, kh*kw*C) product instead
+adds runs of only C numbers, 800 floats apart: measured 1.5x slower overall.)
 
 Padding follows TensorFlow: for 'same', P = max((out-1)*s + k_eff - n, 0) cells in total,
 floor(P/2) before and the rest after (the extra cell goes to the bottom/right).
@@ -126,22 +132,33 @@ def im2col(xpad: Any, kernel: tuple[int, int], out_hw: tuple[int, int],
     return view.reshape(n * oh * ow, kh * kw * c)
 
 
-def col2im(dcols: Any, padded_shape: tuple[int, ...], pads: Pads, kernel: tuple[int, int],
+def patch_gradients(dz: Any, kernel: Any) -> Any:
+    """dL/d(patches), tap-major: (kh*kw, M, C) with block t = dz @ kernel[ky, kx]^T.
+
+    ``dz`` is (M, F) = (N*oh*ow, F); ``kernel`` is (kh, kw, C, F). The transposes are views:
+    ``matmul`` hands them to BLAS as transposed operands, nothing is copied.
+    """
+    kh, kw, c, f = kernel.shape
+    return backend.xp.matmul(dz, kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))
+
+
+def col2im(dpatches: Any, padded_shape: tuple[int, ...], pads: Pads, kernel: tuple[int, int],
            out_hw: tuple[int, int], strides: tuple[int, int],
            dilation: tuple[int, int]) -> Any:
-    """The adjoint of ``im2col``: (N*oh*ow, kh*kw*C) gradients -> dL/dx, NHWC, unpadded.
+    """The adjoint of ``im2col``: tap-major patch gradients -> dL/dx, NHWC, unpadded.
 
-    dx_pad[n, y*sh + ky*dh, x*sw + kx*dw, c] += dcols[(n, y, x), (ky, kx, c)]; one vectorised
-    ``+=`` per kernel tap (see the module docstring for why not ``np.add.at``). Gradients
-    that land in the padding are dropped by the final crop.
+    ``dpatches`` is (kh*kw, N*oh*ow, C) from ``patch_gradients``. For each tap (ky, kx):
+    dx_pad[n, y*sh + ky*dh, x*sw + kx*dw, :] += dpatches[t, (n, y, x), :], one vectorised
+    ``+=`` per tap (see the module docstring for why not ``np.add.at``). Gradients that land
+    in the padding are dropped by the final crop.
     """
     xp = backend.xp
     n, hp, wp, c = padded_shape
     (oh, ow), (kh, kw) = out_hw, kernel
-    d6 = dcols.reshape(n, oh, ow, kh, kw, c)
-    dxpad = xp.zeros(padded_shape, dtype=dcols.dtype)
+    blocks = dpatches.reshape(kh, kw, n, oh, ow, c)
+    dxpad = xp.zeros(padded_shape, dtype=dpatches.dtype)
     for ky in range(kh):
         for kx in range(kw):
-            offset_slice(dxpad, ky, kx, out_hw, strides, dilation)[...] += d6[:, :, :, ky, kx, :]
+            offset_slice(dxpad, ky, kx, out_hw, strides, dilation)[...] += blocks[ky, kx]
     (top, bottom), (left, right) = pads
     return dxpad[:, top:hp - bottom, left:wp - right, :]
