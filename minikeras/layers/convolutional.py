@@ -77,8 +77,9 @@ class Conv2D(_ActivationMixin, Layer):
     Forward, with cols = im2col(pad(x)) of shape (M, K), M = N*oh*ow, K = kh*kw*C, and
     W = kernel.reshape(K, F):
 
-        z = cols @ W + bias            (M, F), i.e. (N, oh, ow, F)
-        y = activation(z)
+        z = cols @ W + bias            (M, F), i.e. (N, oh, ow, F); channels_first hands it
+                                       back as an (N, F, oh, ow) view
+        y = activation(z)              on the output layout (softmax: its last axis, as Keras)
 
     Backward, with dz = activation'(z) * dy (or the loss' own dL/dz for softmax):
 
