@@ -273,3 +273,26 @@ def compare(spec: Any, keras: Any, minikeras: Any, steps: int,
         mini = run_side(spec, minikeras, data, steps, ckpts, k.initial_weights, seed)
     direction = "minikeras->keras" if reverse else "keras->minikeras"
     return Comparison(spec.key, spec.title, direction, steps, k, mini, tuple(spec.metrics))
+
+
+def nudge_one_ulp(weights: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
+    """Every weight moved by one float32 ulp, up or down at random: the smallest change there is.
+
+    Training Keras from these and from the originals measures how far float32 rounding alone
+    carries a run: the yardstick for the drift between Keras and minikeras."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for w in weights:
+        towards = np.where(rng.random(w.shape) < 0.5, np.inf, -np.inf).astype(w.dtype)
+        out.append(np.nextafter(w, towards).astype(w.dtype))
+    return out
+
+
+def keras_self_drift(spec: Any, keras: Any, steps: int, checkpoints: tuple[int, ...] = (),
+                     seed: int = SEED) -> Comparison:
+    """Keras against Keras started one ulp away (``mini`` holds the nudged run)."""
+    data = spec.data()
+    ckpts = {c for c in checkpoints if c <= steps} | {steps}
+    a = run_side(spec, keras, data, steps, ckpts, None, seed)
+    b = run_side(spec, keras, data, steps, ckpts, nudge_one_ulp(a.initial_weights), seed)
+    return Comparison(spec.key, spec.title, "keras->keras+1ulp", steps, a, b, tuple(spec.metrics))

@@ -10,12 +10,21 @@ regression / sin->cos data). The assertions, per model:
 * after the CI-sized run, ``evaluate`` on 2,000 held-out images gives the same loss and an
   accuracy within 0.5 percentage points, and the probes (predictions) agree.
 
+Two measured exceptions, each explained where its tolerance is set:
+
+* mse losses that fall far below 1 (the stateful LSTM): float32 predictions cannot agree
+  better than ~1e-6, and that alone moves a small mse by more than 1e-5 of itself;
+* the CNN: max pooling makes training chaotic in float32 (a one-ulp nudge of Keras' own
+  initial weights drifts exactly as far as minikeras does), so its weights are held to 1e-5
+  only for the first steps and to the measured chaos envelope after that.
+
 Runs are cached per module, so the tests of one model share one training run per direction.
-A model whose minikeras layers are not there yet is skipped with the missing names.
+A model whose minikeras parts are not there yet is skipped with the missing names.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -26,16 +35,44 @@ from parity_tests.models import SPECS, missing_parts
 
 pytestmark = pytest.mark.parity
 
-LOSS_RTOL = 1e-5      # per-step loss, relative, first CHECK_STEPS steps
+LOSS_RTOL = 1e-5      # per-step loss, relative, over the first CHECK_STEPS steps
 WEIGHT_ATOL = 1e-5    # every weight after CHECK_STEPS steps
 ACCURACY_PP = 0.5     # final evaluation accuracy, percentage points
 CHECK_STEPS = 100
 EVAL_LOSS_RTOL = 1e-5  # final evaluation loss, relative
 PROBE_ATOL = 1e-5     # predictions after the run
 
+# mse: |dL| <= 2 sqrt(L) d + d^2 for predictions that differ by d (RMS). With weights 2e-6
+# apart the LSTM's unit-sized outputs differ by ~1e-6, so at L = 0.0217 (step 19) the loss
+# moves by 2.8e-7 = 1.3e-5 of L (measured), whereas its weights stay within 2.2e-6 over all
+# 120 steps and its evaluation within 2.4e-7 relative: that gap is the float32 floor, not a
+# drift. mse losses therefore also accept the loss change that PRED_ATOL of prediction makes.
+PRED_ATOL = 1e-6
+
+# CNN: a 2x2 max-pool window whose two largest values differ by one float32 ulp (measured:
+# 0.04653474 vs 0.04653478 in Keras, the other order in minikeras, batch 9 channels_first)
+# sends that cell's gradient to the other input; Adam turns it into a weight difference of
+# ~2e-6 and training amplifies it ~10x per 10 steps. Keras against Keras started one ulp away
+# drifts identically (weights after 20/30/100 steps: 4.4e-5/1.4e-4/3.2e-3 channels_first,
+# minikeras 4.4e-5/1.4e-4/2.7e-3; channels_last 4.4e-5/2.6e-4/1.4e-3, minikeras
+# 2.6e-6/2.0e-5/1.4e-3), and the per-step losses of both pairs pass 1e-5 first at step 31.
+# Where the first near-tie falls depends on the CPU's rounding, so the weights are held to
+# 1e-5 after 2 steps (a flip adds ~2e-6 per step at first) and to 3x the envelope measured
+# for a flip at step 9 (1.4e-4 after 21 more steps) at step 20; losses stay at 1e-5 throughout.
+WEIGHT_CHECKS: dict[str, tuple[tuple[int, float], ...]] = {
+    "cnn_channels_last": ((2, WEIGHT_ATOL), (20, 3e-4)),
+    "cnn_channels_first": ((2, WEIGHT_ATOL), (20, 3e-4)),
+}
+# After 20 CNN steps the held-out loss is still inside 1e-5 (measured: see the report); the
+# drift above grows it to 6e-5 (channels_last) / 2.6e-3 (channels_first) after 100 steps.
+
 REVERSE = ("mlp", "cnn_channels_last")
 
-_RUNS: dict[tuple[str, bool], Comparison] = {}
+_RUNS: dict[tuple[str, bool], Comparison | str | Exception] = {}
+
+
+def _weight_checks(key: str, steps: int) -> tuple[tuple[int, float], ...]:
+    return WEIGHT_CHECKS.get(key, ((min(CHECK_STEPS, steps), WEIGHT_ATOL),))
 
 
 def _comparison(key: str, keras: Any, reverse: bool = False) -> Comparison:
@@ -47,9 +84,23 @@ def _comparison(key: str, keras: Any, reverse: bool = False) -> Comparison:
     if missing:
         pytest.skip(f"minikeras lacks {', '.join(missing)} (needed by {key})")
     if (key, reverse) not in _RUNS:
-        _RUNS[(key, reverse)] = compare(spec, keras, minikeras, spec.ci_steps,
-                                        checkpoints=(CHECK_STEPS,), reverse=reverse)
-    return _RUNS[(key, reverse)]
+        checkpoints = tuple(s for s, _ in _weight_checks(key, spec.ci_steps))
+        try:
+            _RUNS[(key, reverse)] = compare(spec, keras, minikeras, spec.ci_steps,
+                                            checkpoints=checkpoints, reverse=reverse)
+        except ModuleNotFoundError as e:
+            # A part of minikeras that is still being written (e.g. the functional API).
+            if not (e.name or "").startswith("minikeras"):
+                raise
+            _RUNS[(key, reverse)] = f"minikeras module {e.name} is not there yet ({key})"
+        except Exception as e:
+            _RUNS[(key, reverse)] = e  # one failing run fails its tests without re-running
+    run = _RUNS[(key, reverse)]
+    if isinstance(run, str):
+        pytest.skip(run)
+    if isinstance(run, Exception):
+        raise run
+    return run
 
 
 def _summary(c: Comparison) -> str:
@@ -58,23 +109,30 @@ def _summary(c: Comparison) -> str:
             f"{c.keras.evaluation} vs minikeras {c.mini.evaluation}")
 
 
-def _check_steps(c: Comparison) -> int:
-    return min(CHECK_STEPS, c.steps)
+def _assert_losses(c: Comparison, loss: str) -> None:
+    n = min(CHECK_STEPS, c.steps)
+    k, m = c.keras.losses[:n], c.mini.losses[:n]
+    tol = LOSS_RTOL * np.abs(k)
+    if loss == "mse":
+        tol = tol + 2 * np.sqrt(np.abs(k)) * PRED_ATOL + PRED_ATOL**2
+    bad = np.nonzero(np.abs(k - m) > tol)[0]
+    assert len(bad) == 0, (
+        f"step {bad[0] + 1}: keras {k[bad[0]]:.9g} vs minikeras {m[bad[0]]:.9g}; " + _summary(c))
+
+
+def _assert_weights(c: Comparison) -> None:
+    for step, atol in _weight_checks(c.key, c.steps):
+        assert c.weight_diff[step] <= atol, f"after {step} steps (atol {atol}); " + _summary(c)
 
 
 @pytest.mark.parametrize("key", list(SPECS))
 def test_per_step_losses_agree(keras: Any, key: str) -> None:
-    c = _comparison(key, keras)
-    n = _check_steps(c)
-    worst = c.max_loss_rel(n)
-    assert worst <= LOSS_RTOL, (
-        f"first step over {LOSS_RTOL}: {c.first_exceeding(LOSS_RTOL)}; " + _summary(c))
+    _assert_losses(_comparison(key, keras), SPECS[key].loss)
 
 
 @pytest.mark.parametrize("key", list(SPECS))
 def test_weights_agree_after_100_steps(keras: Any, key: str) -> None:
-    c = _comparison(key, keras)
-    assert c.weight_diff[_check_steps(c)] <= WEIGHT_ATOL, _summary(c)
+    _assert_weights(_comparison(key, keras))
 
 
 @pytest.mark.parametrize("key", [k for k in SPECS if SPECS[k].metrics])
@@ -82,10 +140,10 @@ def test_per_step_accuracy_agrees(keras: Any, key: str) -> None:
     """Batch accuracy from identical weights: a flip needs a near-tie in the argmax, so allow
     at most one sample per batch, and on no more than 2% of the steps."""
     c = _comparison(key, keras)
-    diff = c.metric_diff[: _check_steps(c), 0]
+    diff = c.metric_diff[: min(CHECK_STEPS, c.steps), 0]
     one_sample = 1.0 / SPECS[key].batch_size
     assert diff.max() <= one_sample + 1e-7, _summary(c)
-    assert np.count_nonzero(diff) <= 0.02 * len(diff), _summary(c)
+    assert np.count_nonzero(diff) <= math.floor(0.02 * len(diff)), _summary(c)
 
 
 @pytest.mark.parametrize("key", list(SPECS))
@@ -116,8 +174,7 @@ def test_autoencoder_encoder_shares_weights(keras: Any) -> None:
 def test_reverse_direction(keras: Any, key: str) -> None:
     """minikeras' own initial weights, copied into Keras, give the same training run."""
     c = _comparison(key, keras, reverse=True)
-    n = _check_steps(c)
-    assert c.max_loss_rel(n) <= LOSS_RTOL, _summary(c)
-    assert c.weight_diff[n] <= WEIGHT_ATOL, _summary(c)
+    _assert_losses(c, SPECS[key].loss)
+    _assert_weights(c)
     if c.metric_names:
         assert 100 * abs(c.keras.evaluation[1] - c.mini.evaluation[1]) <= ACCURACY_PP
