@@ -99,6 +99,14 @@ def test_kernel_layout_and_output_shape(fmt):
     assert layer.count_params() == 3 * 5 * 3 * 8 + 8
 
 
+def test_unknown_spatial_sizes_stay_unknown():
+    layer = Conv2D(8, 3, strides=2)
+    layer.build_for((None, None, None, 3))
+    assert layer.compute_output_shape((None, None, 9, 3)) == (None, None, 4, 8)
+    y = layer(np.zeros((2, 9, 9, 3), np.float32))
+    assert y.shape == (2, 4, 4, 8)
+
+
 def test_float32_forward_and_backward_dtypes():
     layer = Conv2D(4, 3, padding="same", activation="relu")
     x = np.random.default_rng(0).random((2, 6, 6, 3))  # float64 data is cast to float32
