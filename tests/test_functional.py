@@ -167,3 +167,56 @@ def test_training_kwarg_and_dict_inputs():
     x = {"a": np.ones((50, 3)), "b": np.zeros((50, 3))}
     out = model.predict(x, verbose=0)
     assert set(np.unique(out)) <= {0.0, 2.0} and (out == 0).any()
+
+
+KERAS_GRAPH_SUMMARY = """\
+┏━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┓
+┃ Layer (type)        ┃ Output Shape      ┃    Param # ┃ Connected to      ┃
+┡━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━┩
+│ a (InputLayer)      │ (None, 4)         │          0 │ -                 │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ b (InputLayer)      │ (None, 4)         │          0 │ -                 │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ enc (Sequential)    │ (None, 3)         │         15 │ a[0][0], b[0][0]  │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ shared (Dense)      │ (None, 3)         │         12 │ enc[0][0],        │
+│                     │                   │            │ enc[1][0]         │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ add (Add)           │ (None, 3)         │          0 │ shared[0][0],     │
+│                     │                   │            │ shared[1][0]      │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ concatenate         │ (None, 6)         │          0 │ enc[0][0],        │
+│ (Concatenate)       │                   │            │ add[0][0]         │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ cls (Dense)         │ (None, 2)         │         14 │ concatenate[0][0] │
+├─────────────────────┼───────────────────┼────────────┼───────────────────┤
+│ reg (Dense)         │ (None, 1)         │          4 │ add[0][0]         │
+└─────────────────────┴───────────────────┴────────────┴───────────────────┘
+ Total params: 45 (180.00 B)
+ Trainable params: 45 (180.00 B)
+ Non-trainable params: 0 (0.00 B)"""
+
+
+def test_summary_graph_layout_matches_keras():
+    """Keras 3.15.1's text for this graph (80-column terminal), before compiling."""
+    enc = mk.Sequential([mk.Input((4,)), L.Dense(3)], name="enc")
+    a, b = mk.Input((4,), name="a"), mk.Input((4,), name="b")
+    ea, eb = enc(a), enc(b)
+    d = L.Dense(3, name="shared")
+    s = L.Add()([d(ea), d(eb)])
+    c = L.Concatenate()([ea, s])
+    m = mk.Model([a, b], [L.Dense(2, activation="softmax", name="cls")(c),
+                          L.Dense(1, name="reg")(s)])
+    lines: list[str] = []
+    m.summary(print_fn=lines.append)
+    assert lines[0] == 'Model: "functional"'
+    assert "\n".join(lines[1:]) == KERAS_GRAPH_SUMMARY
+
+
+def test_summary_chain_has_input_row_and_no_connections():
+    inp = mk.Input((784,))
+    m = mk.Model(inp, L.Dense(10)(L.Dense(32, activation="relu")(inp)))
+    lines: list[str] = []
+    m.summary(print_fn=lines.append)
+    assert "Connected to" not in lines[2]
+    assert lines[4].startswith("│ input_layer (InputLayer)        │ (None, 784)  ")

@@ -318,6 +318,29 @@ class Functional(Model):
             return dict(zip(self._output_keys, outs, strict=True))
         return out
 
+    def _connected_to(self) -> dict[int, str] | None:
+        """For ``summary()``: each layer's inputs as ``name[node][tensor]``, or ``None`` when
+        the graph is a plain chain (Keras then prints the Sequential layout)."""
+        consumers: dict[int, int] = {}
+        for node in self._nodes:
+            for t in node.inputs:
+                consumers[id(t)] = consumers.get(id(t), 0) + 1
+        layer_calls = [id(n.layer) for n in self._nodes]
+        chain = (len(self._inputs) == 1 and len(self._outputs) == 1
+                 and all(len(n.inputs) <= 1 for n in self._nodes)
+                 and all(c == 1 for c in consumers.values())
+                 and len(set(layer_calls)) == len(layer_calls))
+        if chain:
+            return None
+        text: dict[int, str] = {}
+        for layer in self._layers:
+            refs = [f"{t.node.layer.name}[{t.node.layer._inbound_nodes.index(t.node)}]"
+                    f"[{t.index}]"
+                    for n in layer._inbound_nodes if id(n) in self._node_ids
+                    for t in n.inputs]
+            text[id(layer)] = ", ".join(refs) or "-"
+        return text
+
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         from minikeras.saving.config import functional_config

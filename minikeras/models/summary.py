@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -33,11 +34,16 @@ def _params_text(layer: Any) -> str:
 
 
 def _row(cells: list[str], widths: list[int], right: set[int]) -> str:
-    parts = []
-    for i, (cell, w) in enumerate(zip(cells, widths, strict=True)):
-        text = cell[: w - 2]
-        parts.append(" " + (text.rjust(w - 2) if i in right else text.ljust(w - 2)) + " ")
-    return "│" + "│".join(parts) + "│"
+    """One table row; a cell too long for its column wraps at spaces (as rich does)."""
+    wrapped = [textwrap.wrap(cell, w - 2) or [""] for cell, w in zip(cells, widths, strict=True)]
+    lines = []
+    for k in range(max(len(c) for c in wrapped)):
+        parts = []
+        for i, (cell, w) in enumerate(zip(wrapped, widths, strict=True)):
+            text = (cell[k] if k < len(cell) else "")[: w - 2]
+            parts.append(" " + (text.rjust(w - 2) if i in right else text.ljust(w - 2)) + " ")
+        lines.append("│" + "│".join(parts) + "│")
+    return "\n".join(lines)
 
 
 def _count(arrays: list[Any]) -> tuple[int, int]:
@@ -51,19 +57,27 @@ def _count(arrays: list[Any]) -> tuple[int, int]:
 
 
 def print_summary(model: Any, print_fn: Callable[[str], Any] = print) -> None:
+    # A functional model that is not a plain chain gets Keras' "Connected to" column.
+    connections = getattr(model, "_connected_to", lambda: None)()
+    headers = ["Layer (type)", "Output Shape", "Param #"]
     widths = [33, 24, 15]
+    if connections is not None:
+        headers.append("Connected to")
+        widths = [21, 19, 12, 19]
     right = {2}
     line = lambda a, b, c: a + b.join("━" * w for w in widths) + c  # noqa: E731
     out = [f'Model: "{model.name}"', line("┏", "┳", "┓")]
     out.append("┃" + "┃".join(
         " " + (h.rjust(w - 2) if i in right else h.ljust(w - 2)) + " "
-        for i, (h, w) in enumerate(zip(["Layer (type)", "Output Shape", "Param #"], widths,
-                                       strict=True))) + "┃")
+        for i, (h, w) in enumerate(zip(headers, widths, strict=True))) + "┃")
     out.append(line("┡", "╇", "┩"))
     layers = list(model.layers)
     for i, layer in enumerate(layers):
-        out.append(_row([f"{layer.name} ({type(layer).__name__})", _shape_text(layer),
-                         _params_text(layer)], widths, right))
+        cells = [f"{layer.name} ({type(layer).__name__})", _shape_text(layer),
+                 _params_text(layer)]
+        if connections is not None:
+            cells.append(connections[id(layer)])
+        out.extend(_row(cells, widths, right).split("\n"))
         if i < len(layers) - 1:
             out.append("├" + "┼".join("─" * w for w in widths) + "┤")
     out.append("└" + "┴".join("─" * w for w in widths) + "┘")
