@@ -61,6 +61,11 @@ def framework(name: str) -> ModuleType:
 
         return minikeras
     if name == "keras":
+        from minikeras import as_keras
+
+        if as_keras.is_installed():  # `import keras` would give minikeras back
+            raise RuntimeError("--backend keras: minikeras.as_keras is installed in this "
+                               "session; call minikeras.as_keras.uninstall() first.")
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:

@@ -12,8 +12,9 @@
 #
 # Each 28×28 image becomes a vector of 784 pixels in [0, 1]. A hidden layer of 32 ReLU units
 # reads it, and a softmax layer of 10 units turns the result into the probability of each
-# digit. Two passes over the training set with RMSprop reach about 95 % test accuracy on full
-# MNIST (about 91 % on the 8,000-image offline fallback).
+# digit. Two passes over the training set with RMSprop reach about 92 % test accuracy with the
+# 8,000-image offline fallback (measured: 91.6 %), more with full MNIST's 60,000 images. On
+# minikeras the whole run takes a few seconds.
 #
 # **What happens inside minikeras at each batch of 32 images**
 # ([`Model._train_step`](../minikeras/models/model.py), called by

@@ -15,7 +15,8 @@
 # the last row, the state (50 numbers) has seen the whole digit, and a softmax layer
 # classifies it. The training loop is written by hand with `train_on_batch` (batches of 50,
 # Adam with learning rate 0.001), as the classic tutorial did, with a test evaluation every
-# 500 steps; 4,001 steps reach about 95 % test accuracy on full MNIST.
+# 500 steps; 4,001 steps reach about 92 % test accuracy with the 8,000-image offline fallback
+# (measured: 92.3 %).
 #
 # **What happens inside minikeras**
 #
