@@ -8,6 +8,7 @@ on_epoch_end(epoch, logs); finally on_train_end. ``logs`` hold Python floats.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -132,9 +133,9 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         current = (logs or {}).get(self.monitor)
         if current is None:
-            available = ", ".join(sorted(logs or {}))
-            print(f"Early stopping conditioned on metric `{self.monitor}` which is not "
-                  f"available. Available metrics are: {available}")
+            available = ",".join(logs or {})
+            warnings.warn(f"Early stopping conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {available}", stacklevel=2)
             return
         if epoch < self.start_from_epoch:
             return
@@ -151,12 +152,16 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        # As Keras 3: the best weights come back at the end of training, stopped early or not.
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print("Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
 
 
 class LambdaCallback(Callback):
@@ -171,10 +176,18 @@ class LambdaCallback(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's loss is NaN or infinite."""
+    """Stop training as soon as a batch's loss is NaN or infinite (after that batch's update;
+    ``raise_error=True`` raises a RuntimeError instead, as in Keras 3)."""
+
+    def __init__(self, raise_error: bool = False) -> None:
+        super().__init__()
+        self.raise_error = raise_error
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. "
+                                   f"Loss value: {loss}. Terminating training immediately.")
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True

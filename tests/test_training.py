@@ -363,11 +363,48 @@ def test_early_stopping_restore_best_weights() -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def test_early_stopping_restores_best_even_without_stopping() -> None:
+    x, y = _data()
+    model = _model()
+    snapshots = []
+    values = [1.0, 0.2, 0.6]
+
+    class Fake(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["loss"] = values[epoch]
+            snapshots.append(model.get_weights())
+
+    stop = callbacks.EarlyStopping(monitor="loss", patience=5, restore_best_weights=True)
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[Fake(), stop])
+    assert history.epoch == [0, 1, 2] and stop.stopped_epoch == 0
+    for a, b in zip(model.get_weights(), snapshots[1], strict=True):  # as Keras 3
+        np.testing.assert_array_equal(a, b)
+
+
+def test_early_stopping_missing_monitor_warns() -> None:
+    x, y = _data()
+    with pytest.warns(UserWarning, match="val_loss.*not available"):
+        history = _model().fit(x, y, epochs=2, verbose=0,
+                               callbacks=[callbacks.EarlyStopping()])
+    assert history.epoch == [0, 1]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_terminate_on_nan_raise_error() -> None:
+    x, y = _data()
+    x[0, 0] = np.inf
+    model = _model(loss="mse", activation="linear")
+    with pytest.raises(RuntimeError, match="batch 0"):
+        model.fit(x, y, batch_size=4, verbose=0, shuffle=False,
+                  callbacks=[callbacks.TerminateOnNaN(raise_error=True)])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 def test_terminate_on_nan(capsys) -> None:
     x, y = _data()
     x[5, 0] = np.nan  # the second batch of 4 has a NaN: its loss is NaN
     model = _model(loss="mse", activation="linear")
-    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0,
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0, shuffle=False,
                         callbacks=[callbacks.TerminateOnNaN()])
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
     assert history.epoch == [0] and np.isnan(history.history["loss"][0])
