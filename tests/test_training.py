@@ -392,7 +392,7 @@ def test_early_stopping_missing_monitor_warns() -> None:
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 def test_terminate_on_nan_raise_error() -> None:
     x, y = _data()
-    x[0, 0] = np.inf
+    x[0, 0] = np.nan
     model = _model(loss="mse", activation="linear")
     with pytest.raises(RuntimeError, match="batch 0"):
         model.fit(x, y, batch_size=4, verbose=0, shuffle=False,
