@@ -157,3 +157,31 @@ def test_keras_dot_keras_file_loads(keras: Any, tmp_path: Any) -> None:
     losses = [float(np.asarray(m.train_on_batch(x, y))) for m in (k_model, m_model)]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
     _close(k_model.get_weights(), m_model.get_weights(), atol=1e-5)
+
+
+def test_minikeras_dot_keras_file_loads_into_keras(keras: Any, tmp_path: Any) -> None:
+    minikeras.backend.clear_session()
+    m_model = _dense(minikeras)
+    m_model.compile(minikeras.optimizers.Adam(learning_rate=0.01), "categorical_crossentropy",
+                    metrics=["accuracy"])
+    x, y = _data("dense", 8), np.eye(3)[rng.integers(0, 3, 8)]
+    m_model.train_on_batch(x, y)
+    path = str(tmp_path / "m.keras")
+    m_model.save(path)
+    k_model = keras.models.load_model(path)
+    _close(k_model.predict(x, verbose=0), m_model.predict(x, verbose=0))
+    assert int(k_model.optimizer.iterations) == 1
+    k_loss = float(np.asarray(k_model.train_on_batch(x, y)[0]))
+    np.testing.assert_allclose(k_loss, m_model.train_on_batch(x, y)[0], rtol=1e-5)
+
+
+def test_legacy_h5_both_ways(keras: Any, tmp_path: Any) -> None:
+    k_model, m_model = _pair(keras, "graph")
+    x = _data("graph")
+    k_model.save(str(tmp_path / "k.h5"))
+    _close(k_model.predict(x, verbose=0),
+           minikeras.models.load_model(str(tmp_path / "k.h5")).predict(x, verbose=0))
+    with pytest.warns(UserWarning, match="legacy"):
+        m_model.save(str(tmp_path / "m.h5"))
+    _close(keras.models.load_model(str(tmp_path / "m.h5")).predict(x, verbose=0),
+           m_model.predict(x, verbose=0))

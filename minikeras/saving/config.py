@@ -27,6 +27,9 @@ _IGNORABLE = {"quantization_config": None, "sparse": False, "ragged": False, "op
               "lora_rank": None, "lora_alpha": None, "groups": 1}
 
 
+_MODEL_MODULES = {"Functional": "keras.src.models.functional", "Sequential": "keras"}
+
+
 def _tensor_config(t: Any, node_index: dict[int, int]) -> dict[str, Any]:
     node = t.node
     return {"class_name": "__keras_tensor__",
@@ -45,6 +48,9 @@ def functional_config(model: Any) -> dict[str, Any]:
     for layer in model.layers:
         entry = serialize_layer(layer)
         entry["name"] = layer.name
+        if type(layer).__name__ in _MODEL_MODULES:   # a nested model: Keras needs its module
+            entry["module"] = _MODEL_MODULES[type(layer).__name__]
+            entry["registered_name"] = "Functional" if entry["module"] != "keras" else None
         if layer.built and type(layer).__name__ != "InputLayer":
             entry["build_config"] = {"input_shape": _jsonable(layer._input_shape)}
         nodes = []
@@ -224,8 +230,7 @@ def sequential_from_config(config: dict[str, Any], custom_objects: dict | None =
 def model_to_dict(model: Any) -> dict[str, Any]:
     """Keras' top-level structure: module, class_name, config, build/compile config."""
     cls = type(model).__name__
-    module = {"Functional": "keras.src.models.functional",
-              "Sequential": "keras"}.get(cls, "keras.layers")
+    module = _MODEL_MODULES.get(cls, "keras.layers")
     config = model.get_config()
     if cls == "Sequential" and model.built and model._input_shape is not None:
         config["build_input_shape"] = _jsonable(model._input_shape)
