@@ -91,23 +91,12 @@ def test_every_layer_has_a_backend_case():
                          "LAYER_CASES in benchmarks/gpu_models.py")
 
 
-#: CuPy incompatibilities found in layer files owned by others, reported to their owners: the
-#: case xfails (with this reason) while it fails, and passes as soon as the line is fixed.
-KNOWN_ISSUES = {
-    label: "merging.py _Extremum._merge calls xp.broadcast_shapes, which CuPy does not have "
-           "(host-side shape math: use np.broadcast_shapes)"
-    for label in ("maximum", "minimum")
-}
-
-
 @pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.label)
 def test_layer_matches_numpy_on_device(device_backend, case):
     if getattr(mk.layers, case.cls, None) is None:
         pytest.skip(f"{case.cls} is not in minikeras.layers yet")
     SIM.reset()
     row = gpu_check.compare_layer(case, "cupy", grad_entries=6)
-    if not row["ok"] and case.label in KNOWN_ISSUES:
-        pytest.xfail(KNOWN_ISSUES[case.label])
     assert row["ok"], row
     assert row["max_rel_err_f32"] <= gpu_check.TOL
     if device_backend == "sim":

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np  # host-side shape arithmetic only
+
 from minikeras import backend
 from minikeras.layers.layer import Layer, Shape
 
@@ -158,7 +160,7 @@ class _Extremum(_Merge):
     def _merge(self, xs: list[Any]) -> Any:
         xp = backend.xp
         y = xs[0]
-        winner = xp.zeros(xp.broadcast_shapes(*[tuple(x.shape) for x in xs]), dtype="int32")
+        winner = xp.zeros(np.broadcast_shapes(*[tuple(x.shape) for x in xs]), dtype="int32")
         for i, x in enumerate(xs[1:], start=1):
             better = self._pick(x, y)   # strictly better: ties keep the earlier input
             y = xp.where(better, x, y)
