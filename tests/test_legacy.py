@@ -187,6 +187,8 @@ def test_install_serves_keras_and_uninstall_restores():
 
 # --------------------------------------------------------------------------- whole scripts
 def run(name: str, *argv: str) -> dict:
+    # Keras 1 scripts seed np.random; minikeras draws weights from its own generator.
+    mk.utils.set_random_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return as_keras.run_script(str(SCRIPTS / name), list(argv))
@@ -210,7 +212,7 @@ def test_script_mnist_cnn_th_ordering():
     ns = run("mnist_cnn_keras1.py", "640")
     assert ns["conv_output_shape"] == (None, 8, 26, 26)  # 3x3 kernel, not strides 3
     assert ns["pool_output_shape"] == (None, 8, 13, 13)
-    assert ns["score"][0] < ns["first_loss"] and ns["score"][1] > 0.3
+    assert ns["score"][0] < ns["first_loss"] - 0.3 and ns["score"][1] > 0.3, ns["score"]
 
 
 def test_script_stateful_lstm():
