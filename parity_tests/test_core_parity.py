@@ -215,6 +215,65 @@ def test_optimizer_steps_match_keras(keras: Any, case: str) -> None:
     assert moved > 1e-3  # the steps were big enough to mean something
 
 
+# ------------------------------------------------------------------------------ fit semantics
+def test_fit_evaluate_semantics_match_keras(keras: Any) -> None:
+    """History of an unshuffled fit with validation_split and sample weights (partial last
+    batches everywhere), then weighted evaluate and train_on_batch: the same numbers."""
+    rng = _rng(8)
+    x = _f32(rng.standard_normal((23, 5)))
+    labels = rng.integers(0, 3, 23)
+    w = _f32(rng.uniform(0, 2, 23))
+    keras.utils.set_random_seed(0)
+    results = []
+    weights = None
+    for fw in (keras, mk):
+        model = fw.Sequential([fw.Input((5,)), fw.layers.Dense(6, activation="relu"),
+                               fw.layers.Dense(3, activation="softmax")])
+        model.compile(fw.optimizers.Adam(learning_rate=0.01),
+                      "sparse_categorical_crossentropy", metrics=["acc"])
+        if weights is None:
+            weights = model.get_weights()
+        model.set_weights(weights)
+        history = model.fit(x, labels, batch_size=4, epochs=3, shuffle=False, verbose=0,
+                            validation_split=0.3, sample_weight=w)
+        evaluated = model.evaluate(x, labels, sample_weight=w, batch_size=5, verbose=0,
+                                   return_dict=True)
+        step = model.train_on_batch(x[:7], labels[:7], sample_weight=w[:7], return_dict=True)
+        results.append((history, evaluated, step))
+    (k_hist, k_eval, k_step), (m_hist, m_eval, m_step) = results
+    assert list(m_hist.history) == list(k_hist.history)
+    assert m_hist.epoch == k_hist.epoch and m_hist.params == k_hist.params
+    for key in k_hist.history:
+        np.testing.assert_allclose(m_hist.history[key], k_hist.history[key], rtol=1e-5,
+                                   err_msg=key)
+    for k_logs, m_logs in ((k_eval, m_eval), (k_step, m_step)):
+        assert list(m_logs) == list(k_logs)
+        np.testing.assert_allclose([m_logs[k] for k in k_logs], list(k_logs.values()),
+                                   rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------ summary
+def _summary_text(fw: Any, optimizer: str | None, built: bool) -> str:
+    fw.backend.clear_session()
+    head = [fw.Input((784,))] if built else []
+    model = fw.Sequential([*head, fw.layers.Dense(32, activation="relu"),
+                           fw.layers.Dense(10, activation="softmax")])
+    if optimizer is not None:
+        model.compile(optimizer, "categorical_crossentropy")
+        model.train_on_batch(np.zeros((2, 784), np.float32), np.eye(10, dtype=np.float32)[:2])
+    lines: list[str] = []
+    model.summary(print_fn=lambda text, *args, **kwargs: lines.append(text))
+    return "\n".join(lines).strip("\n")
+
+
+@pytest.mark.parametrize("optimizer,built", [(None, True), (None, False), ("sgd", True),
+                                             ("adam", True)])
+def test_summary_matches_keras(keras: Any, optimizer: str | None, built: bool) -> None:
+    expected = _summary_text(keras, optimizer, built)
+    got = _summary_text(mk, optimizer, built)
+    assert got == expected
+
+
 # ------------------------------------------------------------------------------ MNIST MLP
 def _mnist_mlp(fw: Any) -> Any:
     model = fw.Sequential([fw.Input((784,)), fw.layers.Dense(32, activation="relu"),
