@@ -85,8 +85,8 @@ class Conv2D(_ActivationMixin, Layer):
 
         dL/dW    = cols^T @ dz          -> reshaped to (kh, kw, C, F)
         dL/dbias = sum of dz over rows
-        dpatch_t = dz @ W_t^T           (M, C) for each tap t = (ky, kx): W_t = kernel[ky, kx]
-        dL/dx    = col2im(dpatch)       (add each tap's gradients back, crop the padding)
+        dcols    = dz @ W^T             (M, K)
+        dL/dx    = col2im(dcols)        (add each patch gradient back, crop the padding)
     """
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
@@ -203,8 +203,8 @@ class Conv2D(_ActivationMixin, Layer):
                 self.bias.add_grad(dz.sum(axis=0))
         if not self.input_grad_needed:  # first layer of a model in training: x is data
             return None
-        dpatches = ic.patch_gradients(dz, self.kernel.value)
-        dx = ic.col2im(dpatches, padded_shape, pads, self.kernel_size, out_hw, self.strides,
+        dcols = dz @ self.kernel.value.reshape(-1, self.filters).T
+        dx = ic.col2im(dcols, padded_shape, pads, self.kernel_size, out_hw, self.strides,
                        self.dilation_rate)
         return dx.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else dx
 

@@ -25,18 +25,22 @@ makes the only copy. The time then goes into the matrix product (BLAS), as it sh
 
 The backward pass of ``cols = im2col(x)`` is ``col2im``: every entry of a row came from one
 input cell, so its gradient is *added* back into that cell. Windows overlap (stride < kernel),
-so a cell receives contributions from several rows. We loop over the kh*kw kernel taps (25
-for a 5x5 kernel) and, for each, add one (N, oh, ow, C) block of gradients into the matching
-strided slice of dx: kh*kw large vectorised additions. That is much faster than ``np.add.at``
-with an index array (an unbuffered, per-element scatter that is typically 10-50x slower than
-a plain vectorised ``+=``), and within one tap the target cells never repeat, so ``+=`` on a
-slice is exact.
+so a cell receives contributions from several rows. ``np.add.at`` with an index array would
+do it, but it is an unbuffered per-element scatter (measured on the tutorial CNN's second
+layer: 150 ms, against 11 ms for the loop below). A plain ``x[view] += g`` is exact only if
+no cell repeats *within* one call, so we loop over groups in which targets never collide.
+The obvious group is one kernel tap (ky, kx) for all outputs (kh*kw calls), but then NumPy
+adds runs of only C numbers (a row's (ky, kx) block is C wide, 800 floats from the next
+row's) and the per-run overhead dominates. We group by (kernel row ky, output column x)
+instead (kh*ow calls):
 
-To make those additions fast, the backward product is arranged *tap-major*: one matrix
-product per tap, dpatch[t] = dz @ kernel[t]^T of shape (N*oh*ow, C), done by one batched
-``matmul`` (see ``patch_gradients``). Each tap's block is then contiguous, and NumPy adds it
-in long runs. (Taking the (ky, kx, c) columns of a single (N*oh*ow, kh*kw*C) product instead
-adds runs of only C numbers, 800 floats apart: measured 1.5x slower overall.)
+    dx_pad[:, y*sh + ky*dh, x*sw + kx*dw, :] += g[:, y, x, ky, kx, :]   for all y, kx, c
+
+Within one call the targets (y, kx) are distinct, and (without dilation) the (kx, c) part is
+contiguous in both arrays (kw*C numbers: 160 for 5x5 over 32 channels): long runs.
+Measured on the tutorial CNN's second layer: 11 ms against 15 ms for the per-tap loop. A
+tap-major layout (one small product per tap, each tap's block contiguous) adds as fast, but
+25 BLAS calls instead of one stall badly when other processes compete for the cores.
 
 Padding follows TensorFlow: for 'same', P = max((out-1)*s + k_eff - n, 0) cells in total,
 floor(P/2) before and the rest after (the extra cell goes to the bottom/right).
@@ -132,33 +136,24 @@ def im2col(xpad: Any, kernel: tuple[int, int], out_hw: tuple[int, int],
     return view.reshape(n * oh * ow, kh * kw * c)
 
 
-def patch_gradients(dz: Any, kernel: Any) -> Any:
-    """dL/d(patches), tap-major: (kh*kw, M, C) with block t = dz @ kernel[ky, kx]^T.
-
-    ``dz`` is (M, F) = (N*oh*ow, F); ``kernel`` is (kh, kw, C, F). The transposes are views:
-    ``matmul`` hands them to BLAS as transposed operands, nothing is copied.
-    """
-    kh, kw, c, f = kernel.shape
-    return backend.xp.matmul(dz, kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))
-
-
-def col2im(dpatches: Any, padded_shape: tuple[int, ...], pads: Pads, kernel: tuple[int, int],
+def col2im(dcols: Any, padded_shape: tuple[int, ...], pads: Pads, kernel: tuple[int, int],
            out_hw: tuple[int, int], strides: tuple[int, int],
            dilation: tuple[int, int]) -> Any:
-    """The adjoint of ``im2col``: tap-major patch gradients -> dL/dx, NHWC, unpadded.
+    """The adjoint of ``im2col``: (N*oh*ow, kh*kw*C) gradients -> dL/dx, NHWC, unpadded.
 
-    ``dpatches`` is (kh*kw, N*oh*ow, C) from ``patch_gradients``. For each tap (ky, kx):
-    dx_pad[n, y*sh + ky*dh, x*sw + kx*dw, :] += dpatches[t, (n, y, x), :], one vectorised
-    ``+=`` per tap (see the module docstring for why not ``np.add.at``). Gradients that land
-    in the padding are dropped by the final crop.
+    dx_pad[n, y*sh + ky*dh, x*sw + kx*dw, c] += dcols[(n, y, x), (ky, kx, c)], one vectorised
+    ``+=`` per (kernel row ky, output column x), see the module docstring. Gradients that
+    land in the padding are dropped by the final crop.
     """
     xp = backend.xp
     n, hp, wp, c = padded_shape
-    (oh, ow), (kh, kw) = out_hw, kernel
-    blocks = dpatches.reshape(kh, kw, n, oh, ow, c)
-    dxpad = xp.zeros(padded_shape, dtype=dpatches.dtype)
+    (oh, ow), (kh, kw), (sh, sw), (dh, dw) = out_hw, kernel, strides, dilation
+    g = dcols.reshape(n, oh, ow, kh, kw, c)
+    dxpad = xp.zeros(padded_shape, dtype=dcols.dtype)
     for ky in range(kh):
-        for kx in range(kw):
-            offset_slice(dxpad, ky, kx, out_hw, strides, dilation)[...] += blocks[ky, kx]
+        rows = slice(ky * dh, ky * dh + (oh - 1) * sh + 1, sh)
+        for x in range(ow):
+            cols = slice(x * sw, x * sw + (kw - 1) * dw + 1, dw)
+            dxpad[:, rows, cols, :] += g[:, :, x, ky, :, :]
     (top, bottom), (left, right) = pads
     return dxpad[:, top:hp - bottom, left:wp - right, :]
