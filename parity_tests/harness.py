@@ -28,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
-MNIST_DIR = Path(os.environ.get("MINIKERAS_MNIST_DIR", Path(__file__).resolve().parents[1].parent
-                                / "shared" / "data" / "mnist"))
+_REPO = Path(__file__).resolve().parents[1]
+# shared/ sits beside the repository (../shared) or, on some machines, inside it (shared/).
+MNIST_DIRS = [Path(p) for p in (os.environ.get("MINIKERAS_MNIST_DIR"),) if p] + [
+    _REPO.parent / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist"]
 N_TRAIN, N_EVAL = 8000, 2000
 SEED = 1234
 
@@ -80,12 +82,19 @@ def fresh_session(fw: Any, seed: int) -> None:
 @functools.lru_cache(maxsize=1)
 def load_mnist() -> tuple[np.ndarray, np.ndarray]:
     """The real MNIST test split (10,000 images), read from its IDX files with gzip + NumPy."""
-    img_path = MNIST_DIR / "t10k-images-idx3-ubyte.gz"
-    lbl_path = MNIST_DIR / "t10k-labels-idx1-ubyte.gz"
-    if not img_path.exists():
-        raise FileNotFoundError(f"MNIST IDX files not found under {MNIST_DIR}")
+    for folder in MNIST_DIRS:
+        img_path = folder / "t10k-images-idx3-ubyte.gz"
+        lbl_path = folder / "t10k-labels-idx1-ubyte.gz"
+        if img_path.is_file() and lbl_path.is_file():
+            break
+    else:
+        raise FileNotFoundError(
+            "MNIST test split (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) not found "
+            f"in {', '.join(map(str, MNIST_DIRS))}; set MINIKERAS_MNIST_DIR to its folder.")
     with gzip.open(img_path, "rb") as f:
         raw = f.read()
+    if int.from_bytes(raw[:4], "big") != 2051:
+        raise ValueError(f"{img_path} is not an IDX image file (magic 2051)")
     images = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 28, 28)
     with gzip.open(lbl_path, "rb") as f:
         labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)

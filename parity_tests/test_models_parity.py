@@ -10,15 +10,16 @@ regression / sin->cos data). The assertions, per model:
 * after the CI-sized run, ``evaluate`` on 2,000 held-out images gives the same loss and an
   accuracy within 0.5 percentage points, and the probes (predictions) agree.
 
-Two measured exceptions, each explained where its tolerance is set:
+Three measured exceptions, each explained where its tolerance is set (the yardstick is Keras
+against itself, started from initial weights one float32 ulp away):
 
 * mse losses that fall far below 1 (the stateful LSTM): float32 predictions cannot agree
   better than ~1e-6, and that alone moves a small mse by more than 1e-5 of itself;
 * the CNN: max pooling makes training chaotic in float32 (a one-ulp nudge of Keras' own
   initial weights drifts exactly as far as minikeras does), so its weights are held to 1e-5
-  only for the first steps and to the measured chaos envelope after that.
+  only for the first steps and to the measured chaos envelope after that;
+* the SimpleRNN's predictions after training: Keras' own one-ulp spread is 1.4e-5.
 
-Runs are cached per module, so the tests of one model share one training run per direction.
 A model whose minikeras parts are not there yet is skipped with the missing names.
 """
 
@@ -40,7 +41,12 @@ WEIGHT_ATOL = 1e-5    # every weight after CHECK_STEPS steps
 ACCURACY_PP = 0.5     # final evaluation accuracy, percentage points
 CHECK_STEPS = 100
 EVAL_LOSS_RTOL = 1e-5  # final evaluation loss, relative
-PROBE_ATOL = 1e-5     # predictions after the run
+PROBE_ATOL = 1e-5     # predictions after the run: |k - m| <= PROBE_ATOL + PROBE_RTOL |k|
+PROBE_RTOL = 1e-5
+# The SimpleRNN's 28 tanh steps amplify rounding: after its 160 CI steps, Keras against Keras
+# started one ulp away predicts probabilities 1.4e-5 apart (minikeras vs Keras: 4.9e-6),
+# with weights 4.8e-7 apart (minikeras: 2.5e-7). Held to twice Keras' own spread.
+PROBE_ATOLS = {"rnn": 3e-5}
 
 # mse: |dL| <= 2 sqrt(L) d + d^2 for predictions that differ by d (RMS). With weights 2e-6
 # apart the LSTM's unit-sized outputs differ by ~1e-6, so at L = 0.0217 (step 19) the loss
@@ -63,8 +69,10 @@ WEIGHT_CHECKS: dict[str, tuple[tuple[int, float], ...]] = {
     "cnn_channels_last": ((2, WEIGHT_ATOL), (20, 3e-4)),
     "cnn_channels_first": ((2, WEIGHT_ATOL), (20, 3e-4)),
 }
-# After 20 CNN steps the held-out loss is still inside 1e-5 (measured: see the report); the
-# drift above grows it to 6e-5 (channels_last) / 2.6e-3 (channels_first) after 100 steps.
+# The held-out loss follows the same drift: channels_first after 20/30/100 steps differs by
+# 5e-6/1.2e-5/2.6e-3 relative (flip at step 9); channels_last by <1e-6/-/6.4e-5. A flip at
+# step 1 would give ~20 steps of drift by step 20, so the CNN's evaluation loss is held to 5e-5.
+EVAL_LOSS_RTOLS = {"cnn_channels_last": 5e-5, "cnn_channels_first": 5e-5}
 
 REVERSE = ("mlp", "cnn_channels_last")
 
@@ -93,6 +101,8 @@ def _comparison(key: str, keras: Any, reverse: bool = False) -> Comparison:
             if not (e.name or "").startswith("minikeras"):
                 raise
             _RUNS[(key, reverse)] = f"minikeras module {e.name} is not there yet ({key})"
+        except FileNotFoundError as e:
+            _RUNS[(key, reverse)] = str(e)  # the MNIST files are not on this machine
         except Exception as e:
             _RUNS[(key, reverse)] = e  # one failing run fails its tests without re-running
     run = _RUNS[(key, reverse)]
@@ -117,64 +127,81 @@ def _assert_losses(c: Comparison, loss: str) -> None:
         tol = tol + 2 * np.sqrt(np.abs(k)) * PRED_ATOL + PRED_ATOL**2
     bad = np.nonzero(np.abs(k - m) > tol)[0]
     assert len(bad) == 0, (
-        f"step {bad[0] + 1}: keras {k[bad[0]]:.9g} vs minikeras {m[bad[0]]:.9g}; " + _summary(c))
+        f"loss at step {bad[0] + 1}: keras {k[bad[0]]:.9g} vs minikeras {m[bad[0]]:.9g}")
 
 
 def _assert_weights(c: Comparison) -> None:
     for step, atol in _weight_checks(c.key, c.steps):
-        assert c.weight_diff[step] <= atol, f"after {step} steps (atol {atol}); " + _summary(c)
+        assert c.weight_diff[step] <= atol, (
+            f"weights after {step} steps differ by {c.weight_diff[step]:.2e} > {atol}")
 
 
-@pytest.mark.parametrize("key", list(SPECS))
-def test_per_step_losses_agree(keras: Any, key: str) -> None:
-    _assert_losses(_comparison(key, keras), SPECS[key].loss)
-
-
-@pytest.mark.parametrize("key", list(SPECS))
-def test_weights_agree_after_100_steps(keras: Any, key: str) -> None:
-    _assert_weights(_comparison(key, keras))
-
-
-@pytest.mark.parametrize("key", [k for k in SPECS if SPECS[k].metrics])
-def test_per_step_accuracy_agrees(keras: Any, key: str) -> None:
+def _check_accuracy_steps(c: Comparison) -> list[str]:
     """Batch accuracy from identical weights: a flip needs a near-tie in the argmax, so allow
     at most one sample per batch, and on no more than 2% of the steps."""
-    c = _comparison(key, keras)
+    if not c.metric_names:
+        return []
     diff = c.metric_diff[: min(CHECK_STEPS, c.steps), 0]
-    one_sample = 1.0 / SPECS[key].batch_size
-    assert diff.max() <= one_sample + 1e-7, _summary(c)
-    assert np.count_nonzero(diff) <= math.floor(0.02 * len(diff)), _summary(c)
+    one_sample = 1.0 / SPECS[c.key].batch_size
+    if diff.max() > one_sample + 1e-7 or np.count_nonzero(diff) > math.floor(0.02 * len(diff)):
+        return [f"batch accuracy differs on {np.count_nonzero(diff)} steps, by up to "
+                f"{diff.max():.4f}"]
+    return []
 
 
-@pytest.mark.parametrize("key", list(SPECS))
-def test_final_evaluation_agrees(keras: Any, key: str) -> None:
-    c = _comparison(key, keras)
+def _check_evaluation(c: Comparison) -> list[str]:
     k_loss, m_loss = c.keras.evaluation[0], c.mini.evaluation[0]
-    assert abs(k_loss - m_loss) <= EVAL_LOSS_RTOL * abs(k_loss), _summary(c)
+    errors = []
+    if abs(k_loss - m_loss) > EVAL_LOSS_RTOLS.get(c.key, EVAL_LOSS_RTOL) * abs(k_loss):
+        errors.append(f"evaluate loss: keras {k_loss:.9g} vs minikeras {m_loss:.9g}")
     if c.metric_names:
         pp = 100 * abs(c.keras.evaluation[1] - c.mini.evaluation[1])
-        assert pp <= ACCURACY_PP, _summary(c)
+        if pp > ACCURACY_PP:
+            errors.append(f"evaluate accuracy differs by {pp:.2f} points")
+    return errors
 
 
-@pytest.mark.parametrize("key", [k for k in SPECS if SPECS[k].probe])
-def test_predictions_agree_after_training(keras: Any, key: str) -> None:
+def _check_probes(c: Comparison) -> list[str]:
+    errors = []
+    atol = PROBE_ATOLS.get(c.key, PROBE_ATOL)
+    for name, k in c.keras.probes.items():
+        if "weights" in name:
+            continue
+        excess = np.abs(k - c.mini.probes[name]) - (atol + PROBE_RTOL * np.abs(k))
+        if excess.max() > 0:
+            errors.append(f"{name}: max diff {c.probe_diff[name]:.2e} (atol {atol})")
+    if "encoder vs autoencoder weights" in c.mini.probes:
+        # Training the autoencoder moved the encoder: its 8 arrays are the autoencoder's.
+        gap, count = c.mini.probes["encoder vs autoencoder weights"]
+        if count != 8 or gap != 0.0:
+            errors.append(f"encoder does not share the autoencoder's weights ({count}, {gap})")
+    return errors
+
+
+def _assert_all(c: Comparison, checks: list) -> None:
+    """Every check runs; the failure lists all that failed (one run is expensive to repeat)."""
+    errors = []
+    for check in checks:
+        try:
+            errors += check(c) or []
+        except AssertionError as e:
+            errors.append(str(e).splitlines()[0])
+    assert not errors, "; ".join(errors) + "\n" + _summary(c)
+
+
+# One test per model and direction: under pytest-xdist every test may land on another worker,
+# and a split would train the same model twice.
+@pytest.mark.parametrize("key", list(SPECS))
+def test_model_trains_like_keras(keras: Any, key: str) -> None:
+    """Per-step losses, weights, batch accuracy, evaluation and predictions all agree."""
     c = _comparison(key, keras)
-    for name, diff in c.probe_diff.items():
-        assert diff <= PROBE_ATOL, f"{name}: {diff:.2e}; " + _summary(c)
-
-
-def test_autoencoder_encoder_shares_weights(keras: Any) -> None:
-    """Training the autoencoder moved the encoder: its 8 arrays are the autoencoder's."""
-    c = _comparison("autoencoder", keras)
-    gap, count = c.mini.probes["encoder vs autoencoder weights"]
-    assert count == 8 and gap == 0.0
+    _assert_all(c, [lambda c: _assert_losses(c, SPECS[key].loss), _assert_weights,
+                    _check_accuracy_steps, _check_evaluation, _check_probes])
 
 
 @pytest.mark.parametrize("key", REVERSE)
 def test_reverse_direction(keras: Any, key: str) -> None:
     """minikeras' own initial weights, copied into Keras, give the same training run."""
     c = _comparison(key, keras, reverse=True)
-    _assert_losses(c, SPECS[key].loss)
-    _assert_weights(c)
-    if c.metric_names:
-        assert 100 * abs(c.keras.evaluation[1] - c.mini.evaluation[1]) <= ACCURACY_PP
+    _assert_all(c, [lambda c: _assert_losses(c, SPECS[key].loss), _assert_weights,
+                    _check_accuracy_steps, _check_evaluation])
