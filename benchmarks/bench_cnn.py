@@ -71,10 +71,10 @@ def batches(fmt: str, count: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
              np.eye(10, dtype=np.float32)[rng.integers(0, 10, BATCH)]) for _ in range(count)]
 
 
-def step_flops(model: Any, batch: int = BATCH) -> float:
-    """FLOPs of the GEMMs in one training step of a minikeras Conv2D/Dense stack."""
-    total = 0.0
-    for i, layer in enumerate(model.layers):
+def step_products(model: Any, batch: int = BATCH) -> list[tuple[int, int, int]]:
+    """(M, K, F) of each Conv2D/Dense layer of a minikeras model, as its GEMMs see it."""
+    shapes = []
+    for layer in model.layers:
         name = type(layer).__name__
         if name not in ("Conv2D", "Dense"):
             continue
@@ -82,12 +82,32 @@ def step_flops(model: Any, batch: int = BATCH) -> float:
         kernel = layer.kernel.shape
         if name == "Conv2D":
             spatial = out[2] * out[3] if layer.data_format == "channels_first" else out[1] * out[2]
-            m, k = batch * spatial, int(np.prod(kernel[:3]))
+            shapes.append((batch * spatial, int(np.prod(kernel[:3])), kernel[-1]))
         else:
-            m, k = batch, kernel[0]
-        products = 2 if i == 0 else 3  # forward, dW (and dX, except for the first layer)
-        total += products * 2.0 * m * k * kernel[-1]
-    return total
+            shapes.append((batch, kernel[0], kernel[-1]))
+    return shapes
+
+
+def step_flops(model: Any, batch: int = BATCH) -> float:
+    """FLOPs of the GEMMs in one training step: forward, dW and dX (none for layer 0's dX)."""
+    return sum((2 if i == 0 else 3) * 2.0 * m * k * f
+               for i, (m, k, f) in enumerate(step_products(model, batch)))
+
+
+def gemm_seconds(model: Any, repeats: int = 5) -> float:
+    """Best time of just the step's products, on random matrices of the same shapes."""
+    rng = np.random.default_rng(0)
+    products = []
+    for i, (m, k, f) in enumerate(step_products(model)):
+        cols, w, dz = (rng.random(s, dtype=np.float32) for s in ((m, k), (k, f), (m, f)))
+        products += [(cols, w), (cols.T, dz)] + ([(dz, w.T)] if i else [])
+    best = 1e9
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for a, b in products:
+            a @ b
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def gemm_rate(n: int = 2048, repeats: int = 5) -> float:
@@ -157,7 +177,7 @@ def run(fmt: str, steps: int, rounds: int, with_keras: bool) -> dict[str, Any]:
             k_rates.append(timed_round(keras_model, data, steps))
         m_rates.append(timed_round(mini, data, steps))
     return {"mini": m_rates, "keras": k_rates, "flops": step_flops(mini),
-            "profile": profile_layers(mini, data)}
+            "gemm_s": gemm_seconds(mini), "profile": profile_layers(mini, data)}
 
 
 def _cores() -> int:
@@ -191,8 +211,9 @@ def report(results: dict[str, dict], single: dict[str, dict] | None, rate: float
         f"{rate / 1e9:.0f} GFLOP/s.",
         "",
         "| data format | Keras 3 (TF CPU) | minikeras | ratio | minikeras, 1 BLAS thread | "
-        "ratio | GEMM GFLOP/step | minikeras GFLOP/s (best) | fraction of GEMM rate |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "ratio | GEMM GFLOP/step | minikeras GFLOP/s (best) | fraction of GEMM rate | "
+        "products alone, ms (1 thread) | share of the best step |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for fmt, r in results.items():
         m = statistics.median(r["mini"])
@@ -205,6 +226,9 @@ def report(results: dict[str, dict], single: dict[str, dict] | None, rate: float
                  f"{one:.0f} ({max(single[fmt]['mini']):.0f})" if one else "-",
                  f"{one / k:.2f}x" if one and k else "-", f"{r['flops'] / 1e9:.2f}",
                  f"{achieved / 1e9:.0f}", f"{achieved / rate:.0%}"]
+        gemm_ms = [r["gemm_s"] * 1e3] + ([single[fmt]["gemm_s"] * 1e3] if single else [])
+        cells += [" (".join(f"{g:.0f}" for g in gemm_ms) + (")" if single else ""),
+                  f"{min(gemm_ms) / 1e3 * best / BATCH:.0%}"]
         lines.append(f"| {fmt} | " + " | ".join(cells) + " |")
     lines += ["", "ratio = minikeras samples/s / Keras samples/s (above 1: minikeras is faster). "
               "GFLOP/s from minikeras' best round in either setting.",
@@ -228,9 +252,9 @@ def report(results: dict[str, dict], single: dict[str, dict] | None, rate: float
         "passes over each), which are the rest of a step.",
         "* The second convolution is most of the step: three products of 1.28 GFLOP each "
         "(forward, kernel gradient, input gradient), plus the im2col copy (40 MB) and the "
-        "col2im additions. Everything that is not a product (im2col, col2im, pooling, relu, "
-        "Adam) runs on one core in NumPy, while Keras (oneDNN) spreads every op over both: "
-        "that, not the products, is most of the gap.",
+        "col2im additions. On one BLAS thread the products alone take about as long as "
+        "Keras' whole step; the rest of minikeras' step (im2col, col2im, pooling, relu, loss, "
+        "Adam) is NumPy on one core, while Keras (oneDNN) spreads every op over both cores.",
         "* Keras' TensorFlow thread pool copes with a busy machine far better than OpenBLAS' "
         "spinning threads: compare the columns at a high load average, and rerun on an idle "
         "machine for the real ratio.",
@@ -250,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.child:
         child = {fmt: run(fmt, args.steps, args.rounds, False) for fmt in args.formats.split(",")}
-        print(json.dumps({f: {"mini": r["mini"], "profile": r["profile"]}
+        print(json.dumps({f: {"mini": r["mini"], "profile": r["profile"], "gemm_s": r["gemm_s"]}
                           for f, r in child.items()}))
         return
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
