@@ -143,22 +143,40 @@ class VarianceScaling(Initializer):
                 **super().get_config()}
 
 
-def _variance(name: str, scale: float, mode: str, distribution: str) -> type:
-    def __init__(self: VarianceScaling, seed: int | None = None) -> None:
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+class _Preset(VarianceScaling):
+    """A VarianceScaling with fixed (scale, mode, distribution); only ``seed`` is free."""
 
-    def get_config(self: VarianceScaling) -> dict[str, Any]:
+    preset: tuple[float, str, str] = (1.0, "fan_in", "truncated_normal")
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(*self.preset, seed=seed)
+
+    def get_config(self) -> dict[str, Any]:
         return Initializer.get_config(self)
 
-    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config})
+
+class GlorotUniform(_Preset):
+    preset = (1.0, "fan_avg", "uniform")
 
 
-GlorotUniform = _variance("GlorotUniform", 1.0, "fan_avg", "uniform")
-GlorotNormal = _variance("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
-HeUniform = _variance("HeUniform", 2.0, "fan_in", "uniform")
-HeNormal = _variance("HeNormal", 2.0, "fan_in", "truncated_normal")
-LecunUniform = _variance("LecunUniform", 1.0, "fan_in", "uniform")
-LecunNormal = _variance("LecunNormal", 1.0, "fan_in", "truncated_normal")
+class GlorotNormal(_Preset):
+    preset = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeUniform(_Preset):
+    preset = (2.0, "fan_in", "uniform")
+
+
+class HeNormal(_Preset):
+    preset = (2.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(_Preset):
+    preset = (1.0, "fan_in", "uniform")
+
+
+class LecunNormal(_Preset):
+    preset = (1.0, "fan_in", "truncated_normal")
 
 
 class Orthogonal(Initializer):

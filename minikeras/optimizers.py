@@ -40,7 +40,8 @@ class Optimizer:
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set.")
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set.")
         if weight_decay:
             raise NotImplementedError("weight_decay is not supported by minikeras yet.")
         if not callable(learning_rate) and not isinstance(learning_rate, float | np.floating):

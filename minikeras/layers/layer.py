@@ -29,7 +29,8 @@ Shape = tuple[int | None, ...]
 
 
 def snake_case(name: str) -> str:
-    """``Dense`` -> ``dense``, ``MaxPooling2D`` -> ``max_pooling2d``, ``SimpleRNN`` -> ``simple_rnn``."""
+    """``Dense`` -> ``dense``, ``MaxPooling2D`` -> ``max_pooling2d``, ``SimpleRNN`` ->
+    ``simple_rnn``."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
