@@ -231,13 +231,32 @@ class Adam(Optimizer):
         slots = self._slots[id(var)]
         m, v = slots["momentum"], slots["velocity"]
         alpha = lr * t(np.sqrt(t(1) - b2_power)) / (t(1) - b1_power)
-        m += (grad - m) * t(1 - self.beta_1)
-        v += (grad * grad - v) * t(1 - self.beta_2)
+        # The same operations as the formulas above, in the same order (so the same float32
+        # rounding), written with two scratch buffers instead of a temporary per operation.
+        a, b = self._scratch(var)
+        xp.subtract(grad, m, out=a)                 # m += (g - m)(1 - β₁)
+        a *= t(1 - self.beta_1)
+        m += a
+        xp.multiply(grad, grad, out=a)              # v += (g² - v)(1 - β₂)
+        a -= v
+        a *= t(1 - self.beta_2)
+        v += a
         if self.amsgrad:
             v_hat = slots["velocity_hat"]
             xp.maximum(v_hat, v, out=v_hat)
             v = v_hat
-        var.value -= (m * alpha) / (xp.sqrt(v) + t(self.epsilon))
+        xp.multiply(m, alpha, out=a)                # w -= α m / (√v + ε)
+        xp.sqrt(v, out=b)
+        b += t(self.epsilon)
+        a /= b
+        var.value -= a
+
+    def _scratch(self, var: Variable) -> tuple[Any, Any]:
+        key = (var.value.shape, var.value.dtype.str)
+        cache = self.__dict__.setdefault("_scratch_buffers", {})
+        if key not in cache:
+            cache[key] = (backend.xp.empty_like(var.value), backend.xp.empty_like(var.value))
+        return cache[key]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
