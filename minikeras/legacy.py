@@ -175,8 +175,9 @@ class Convolution2D(Conv2D):
 
     A ``Conv2D`` in every respect (same weights, forward, backward, auto-name ``conv2d``)
     whose positional ``(32, 5, 5)`` means 32 filters of 5x5, as in Keras 1/2. Keras 3's own
-    ``Convolution2D`` is a plain alias of ``Conv2D``, where the same call means a kernel of
-    width 5 with strides 5 (and so is minikeras.layers.Convolution2D, for parity).
+    ``Convolution2D`` is a plain alias of ``Conv2D``, where the same call silently means a
+    kernel of width 5 with strides 5; minikeras.layers.Convolution2D is this class, because
+    only old code uses that name and it means the Keras 1/2 thing.
     """
 
     # Read by convert_layer_arguments; Conv2D's wrapped __init__ runs with cls=Convolution2D.

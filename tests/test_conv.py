@@ -175,7 +175,10 @@ def test_errors_are_clear():
 
 
 def test_config_and_alias():
-    assert Convolution2D is Conv2D
+    # Only old code says Convolution2D, and there (32, 3, 3) means a 3x3 kernel (Keras 1/2).
+    assert issubclass(Convolution2D, Conv2D)
+    with pytest.warns(DeprecationWarning):
+        assert Convolution2D(2, 3, 3).kernel_size == (3, 3)
     layer = Conv2D(4, 3, strides=(2, 1), padding="same", activation="relu", name="cv")
     config = layer.get_config()
     assert config["kernel_size"] == (3, 3) and config["strides"] == (2, 1)

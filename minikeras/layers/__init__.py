@@ -7,7 +7,7 @@ from minikeras.models.graph import Input
 
 # layer modules (one concept per file) are added below
 # isort: split
-from minikeras.layers.convolutional import Conv2D, Convolution2D, UpSampling2D, ZeroPadding2D
+from minikeras.layers.convolutional import Conv2D, UpSampling2D, ZeroPadding2D
 from minikeras.layers.merging import (
     Add,
     Average,
@@ -31,6 +31,7 @@ from minikeras.layers.pooling import (
 )
 from minikeras.layers.recurrent import GRU, LSTM, SimpleRNN
 from minikeras.layers.wrappers import TimeDistributed
+from minikeras.legacy import Convolution2D  # Keras 1/2 meaning of (filters, rows, cols)
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec",
            "Layer", "Reshape", "deserialize_layer", "serialize_layer"]

@@ -220,8 +220,6 @@ class Conv2D(_ActivationMixin, Layer):
                     initializers.get(self.bias_initializer))}
 
 
-#: Keras' alias. Keras 1/2's positional ``Convolution2D(32, 3, 3)`` is handled by legacy.py.
-Convolution2D = Conv2D
 
 
 class ZeroPadding2D(Layer):
