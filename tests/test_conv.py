@@ -184,7 +184,7 @@ def test_config_and_alias():
     assert config["kernel_size"] == (3, 3) and config["strides"] == (2, 1)
     clone = Conv2D.from_config(config)
     assert clone.get_config() == config
-    assert Conv2D(2, 3).name == "conv2d"
+    assert Conv2D(2, 3).name == "conv2d_1"  # the Convolution2D above took "conv2d"
 
 
 def test_frozen_conv_has_no_weight_grads():
