@@ -113,7 +113,24 @@ class MeanAbsoluteError(Loss):
         return _xp().abs(diff).mean(axis=-1), _xp().sign(diff) / y_pred.shape[-1], False
 
 
-class CategoricalCrossentropy(Loss):
+class _Crossentropy(Loss):
+    """Cross-entropies take ``from_logits``; after a softmax/sigmoid layer the model passes
+    that layer's logits to ``compute`` even when ``from_logits`` is False."""
+
+    uses_logits = True
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if label_smoothing:
+            raise NotImplementedError("label_smoothing is not supported by minikeras yet.")
+        self.from_logits = from_logits
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+
+class CategoricalCrossentropy(_Crossentropy):
     """One-hot (or soft) targets y.
 
     From logits z:        l = −Σ y·log_softmax(z);       dl/dz = softmax(z)·Σy − y
@@ -125,12 +142,6 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     uses_logits = True
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if label_smoothing:
-            raise NotImplementedError("label_smoothing is not supported by minikeras yet.")
-        self.from_logits = from_logits
 
     def _check(self, y_true: Any, y_pred: Any) -> None:
         if tuple(y_true.shape) != tuple(y_pred.shape):
@@ -158,8 +169,6 @@ class CategoricalCrossentropy(Loss):
         grad = (dq - (dq * q).sum(axis=-1, keepdims=True)) / total
         return loss, grad, False
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_logits": self.from_logits}
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
@@ -192,7 +201,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return loss, grad, False
 
 
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_Crossentropy):
     """Targets y in [0, 1], averaged over the last axis (D entries).
 
     From logits z:        l = mean(max(z,0) − z·y + log(1 + e^−|z|));  dl/dz = (σ(z) − y) / D
@@ -203,12 +212,6 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     uses_logits = True
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if label_smoothing:
-            raise NotImplementedError("label_smoothing is not supported by minikeras yet.")
-        self.from_logits = from_logits
 
     def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
         xp = _xp()
@@ -231,8 +234,6 @@ class BinaryCrossentropy(Loss):
         grad = (pc - y_true) / (pc * (1 - pc)) / d * inside
         return per.mean(axis=-1), grad, False
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_logits": self.from_logits}
 
 
 _ALIASES: dict[str, type] = {

@@ -15,7 +15,7 @@ from typing import Any
 from minikeras import activations, backend, initializers
 from minikeras.layers import im2col as ic
 from minikeras.layers.core import _ActivationMixin
-from minikeras.layers.layer import InputSpec, Layer, Shape
+from minikeras.layers.layer import InputSpec, Layer, Shape, reject_unsupported
 
 
 def standardize_tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
@@ -101,13 +101,10 @@ class Conv2D(_ActivationMixin, Layer):
         if not isinstance(filters, Integral) or filters <= 0:
             raise ValueError("Invalid value for argument `filters`. Expected a strictly "
                              f"positive integer. Received filters={filters!r}.")
-        for arg, val in (("kernel_regularizer", kernel_regularizer),
-                         ("bias_regularizer", bias_regularizer),
-                         ("activity_regularizer", activity_regularizer),
-                         ("kernel_constraint", kernel_constraint),
-                         ("bias_constraint", bias_constraint)):
-            if val is not None:
-                raise NotImplementedError(f"Conv2D: `{arg}` is not supported by minikeras yet.")
+        reject_unsupported("Conv2D", kernel_regularizer=kernel_regularizer,
+                           bias_regularizer=bias_regularizer,
+                           activity_regularizer=activity_regularizer,
+                           kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         if groups != 1:
             raise NotImplementedError("Conv2D: `groups` other than 1 is not supported yet.")
         self.filters = int(filters)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from minikeras import activations, backend
-from minikeras.layers.layer import InputSpec, Layer, Shape, _NoInputWarning
+from minikeras.layers.layer import InputSpec, Layer, Shape, _NoInputWarning, reject_unsupported
 
 
 class InputLayer(_NoInputWarning, Layer):
@@ -79,13 +79,10 @@ class Dense(_ActivationMixin, Layer):
                 f"Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units!r}"
             )
-        for arg, val in (("kernel_regularizer", kernel_regularizer),
-                         ("bias_regularizer", bias_regularizer),
-                         ("activity_regularizer", activity_regularizer),
-                         ("kernel_constraint", kernel_constraint),
-                         ("bias_constraint", bias_constraint)):
-            if val is not None:
-                raise NotImplementedError(f"Dense: `{arg}` is not supported by minikeras yet.")
+        reject_unsupported("Dense", kernel_regularizer=kernel_regularizer,
+                           bias_regularizer=bias_regularizer,
+                           activity_regularizer=activity_regularizer,
+                           kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias

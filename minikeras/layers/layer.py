@@ -35,6 +35,14 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def reject_unsupported(layer: str, **arguments: Any) -> None:
+    """Regularizers, constraints...: accepted names, but minikeras does not implement them,
+    so passing one is a clear NotImplementedError rather than a silently ignored setting."""
+    for arg, value in arguments.items():
+        if value is not None:
+            raise NotImplementedError(f"{layer}: `{arg}` is not supported by minikeras yet.")
+
+
 class InputSpec:
     """What a layer accepts: an exact rank, a minimum rank, and fixed sizes on some axes."""
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikeras import backend
-from minikeras.layers.layer import InputSpec, Layer, Shape
+from minikeras.layers.layer import InputSpec, Layer, Shape, reject_unsupported
 
 _UNSUPPORTED = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
                 "activity_regularizer", "kernel_constraint", "recurrent_constraint",
@@ -68,10 +68,7 @@ class RNNBase(Layer):
                  stateful: bool = False, unroll: bool = False, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, seed: int | None = None,
                  use_cudnn: Any = "auto", **kwargs: Any) -> None:
-        for arg in _UNSUPPORTED:
-            if kwargs.pop(arg, None) is not None:
-                raise NotImplementedError(
-                    f"{type(self).__name__}: `{arg}` is not supported by minikeras yet.")
+        reject_unsupported(type(self).__name__, **{a: kwargs.pop(a, None) for a in _UNSUPPORTED})
         super().__init__(**kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(
