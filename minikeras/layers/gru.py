@@ -22,18 +22,7 @@ class GRU(RNNBase):
         hh = f(x_h + r * m_h)
         h_t = z * h_{t-1} + (1 - z) * hh
 
-    Backward, from t = T down to 1 (dh_next: what step t+1 sends back):
-
-        dh   = g_t + dh_next
-        dz   = dh * (h_{t-1} - hh)             -> da_z = s'(.) * dz
-        dhh  = dh * (1 - z)                    -> da_h = f'(.) * dhh
-        dr   = da_h * m_h                      -> da_r = s'(.) * dr
-        dx-side pre-activations   dq_t = [da_z | da_r | da_h]
-        dh-side (after U)         dm_t = [da_z | da_r | da_h * r]
-        dh_next = dh * z + dm_t U^T
-
-    after the loop: dL/dW = sum_t x_t^T dq_t, dL/dU = sum_t h_{t-1}^T dm_t,
-    dL/db_x = sum dq_t, dL/db_h = sum dm_t, dL/dx_t = dq_t W^T.
+    The backward pass (BPTT) is written out in ``backward`` below.
     """
 
     def __init__(self, units: int, activation: Any = "tanh",
@@ -91,8 +80,27 @@ class GRU(RNNBase):
             H[t + 1] = z * H[t] + (1 - z) * a[:, 2 * u:]
         return H[1:], [H[T]], (xt, M, P, A, H)
 
-    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any,
-                       need_dx: bool = True) -> tuple[Any, list]:
+    def backward(self, grad_output: Any) -> Any:
+        """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
+        and the weight gradients.
+
+        Backward, from t = T down to 1 (dh_next: what step t+1 sends back):
+
+            dh   = g_t + dh_next
+            dz   = dh * (h_{t-1} - hh)             -> da_z = s'(.) * dz
+            dhh  = dh * (1 - z)                    -> da_h = f'(.) * dhh
+            dr   = da_h * m_h                      -> da_r = s'(.) * dr
+            dx-side pre-activations   dq_t = [da_z | da_r | da_h]
+            dh-side (after U)         dm_t = [da_z | da_r | da_h * r]
+            dh_next = dh * z + dm_t U^T
+
+        after the loop: dL/dW = sum_t x_t^T dq_t, dL/dU = sum_t h_{t-1}^T dm_t,
+        dL/db_x = sum dq_t, dL/db_h = sum dm_t, dL/dx_t = dq_t W^T.
+        """
+        # g_t for every step (None: only the final state got a gradient) and the
+        # gradients arriving at the final states, time-major (T, N, u)
+        dhs, dfinals, cache = self._unpack_output_grads(grad_output)
+        need_dx = self.input_grad_needed   # False for a model's first layer
         xp = backend.xp
         xt, M, P, A, H = cache
         T, N, D = xt.shape
@@ -121,7 +129,7 @@ class GRU(RNNBase):
                 self.bias.add_grad(xp.stack([dQ.sum(axis=(0, 1)), dM.sum(axis=(0, 1))]))
         # dx_t = dq_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
         dxt = matmul_steps(dQ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
-        return dxt, [dh_next]
+        return self._pack_input_grads(dxt, [dh_next])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation),

@@ -23,23 +23,9 @@ class LSTM(RNNBase):
         c_t = f_g * c_{t-1} + i * g
         h_t = o * f(c_t)
 
-    Backward through time, from t = T down to 1 (dh_next, dc_next: what step t+1 sends back;
-    at t = T they are the gradients of the returned final states, or zero):
-
-        dh   = g_t + dh_next                    (g_t = dL/dh_t from the output sequence)
-        do   = dh * f(c_t)
-        dc   = dc_next + dh * o * f'(c_t)       (for tanh: 1 - f(c_t)^2)
-        di   = dc * g,   dg = dc * i,   df = dc * c_{t-1}
-        dz_t = [di * s'(z_i) | df * s'(z_f) | dg * f'(z_c) | do * s'(z_o)]
-        dc_next = dc * f_g                      (at t = 1: dL/dc_0)
-        dh_next = dz_t U^T                      (at t = 1: dL/dh_0)
-
-    and after the loop, summed over time and batch (one batched matmul each):
-
-        dL/dW = sum_t x_t^T dz_t,   dL/dU = sum_t h_{t-1}^T dz_t,   dL/db = sum_t,n dz_t,
-        dL/dx_t = dz_t W^T
-
     ``unit_forget_bias=True`` starts the forget block of the bias at 1 (remember by default).
+
+    The backward pass (BPTT) is written out in ``backward`` below.
     """
 
     state_names = ("h", "c")
@@ -104,8 +90,30 @@ class LSTM(RNNBase):
             H[t + 1] = a[:, 3 * u:] * FC[t]
         return H[1:], [H[T], C[T]], (xt, Z, A, H, C, FC)
 
-    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any,
-                       need_dx: bool = True) -> tuple[Any, list]:
+    def backward(self, grad_output: Any) -> Any:
+        """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
+        and the weight gradients.
+
+        Backward through time, from t = T down to 1 (dh_next, dc_next: what step t+1 sends back;
+        at t = T they are the gradients of the returned final states, or zero):
+
+            dh   = g_t + dh_next                    (g_t = dL/dh_t from the output sequence)
+            do   = dh * f(c_t)
+            dc   = dc_next + dh * o * f'(c_t)       (for tanh: 1 - f(c_t)^2)
+            di   = dc * g,   dg = dc * i,   df = dc * c_{t-1}
+            dz_t = [di * s'(z_i) | df * s'(z_f) | dg * f'(z_c) | do * s'(z_o)]
+            dc_next = dc * f_g                      (at t = 1: dL/dc_0)
+            dh_next = dz_t U^T                      (at t = 1: dL/dh_0)
+
+        and after the loop, summed over time and batch (one batched matmul each):
+
+            dL/dW = sum_t x_t^T dz_t,   dL/dU = sum_t h_{t-1}^T dz_t,   dL/db = sum_t,n dz_t,
+            dL/dx_t = dz_t W^T
+        """
+        # g_t for every step (None: only the final state got a gradient) and the
+        # gradients arriving at the final states, time-major (T, N, u)
+        dhs, dfinals, cache = self._unpack_output_grads(grad_output)
+        need_dx = self.input_grad_needed   # False for a model's first layer
         xp = backend.xp
         xt, Z, A, H, C, FC = cache
         T, N, D = xt.shape
@@ -137,7 +145,7 @@ class LSTM(RNNBase):
                 self.bias.add_grad(dZ.sum(axis=(0, 1)))
         # dx_t = dz_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
         dxt = matmul_steps(dZ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
-        return dxt, [dh_next, dc_next]
+        return self._pack_input_grads(dxt, [dh_next, dc_next])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation),

@@ -12,12 +12,12 @@ subclass, as two methods:
 * ``_cell_forward(xt, states0) -> (hs, finals, cache)``: ``xt`` is the input in time-major
   layout (T, N, D), already reversed when ``go_backwards``; ``hs`` is every h_t, (T, N, u);
   ``finals`` the final states.
-* ``_cell_backward(dhs, dfinals, cache, need_dx) -> (dxt, dstates0)``: backpropagation
-  through time (BPTT). ``dhs`` is dL/dh_t for every t, (T, N, u), or ``None`` when only the
-  final state received a gradient; ``dfinals`` the gradients arriving at the final states
-  (entries may be ``None``). It adds the weight gradients and returns dL/dx (time-major;
-  ``None`` when ``need_dx`` is False, i.e. the layer is first in a model and its input is
-  data) and dL/dstate_0.
+* ``backward(grad_output)``: backpropagation through time (BPTT), the loop over reversed
+  time in plain sight. ``_unpack_output_grads`` gives it dL/dh_t for every t (time-major,
+  or ``None`` when only the final state received a gradient) and the gradients arriving at
+  the final states; it adds the weight gradients and hands dL/dx (time-major; ``None`` when
+  the layer is first in a model and its input is data) and dL/dstate_0 to
+  ``_pack_input_grads``.
 
 This base class does everything around that: argument checks, shapes, the time-major
 transpose, ``go_backwards``, ``return_sequences``/``return_state``, ``initial_state``, and
@@ -97,10 +97,6 @@ class RNNBase(Layer):
         raise NotImplementedError
 
     def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
-        raise NotImplementedError
-
-    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any,
-                       need_dx: bool) -> tuple[Any, list]:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ shapes
@@ -203,9 +199,12 @@ class RNNBase(Layer):
         out = xp.ascontiguousarray(xp.swapaxes(hs, 0, 1)) if self.return_sequences else finals[0]
         return [out, *finals] if self.return_state else out
 
-    def backward(self, grad_output: Any) -> Any:
+    def _unpack_output_grads(self, grad_output: Any) -> tuple[Any, list[Any], Any]:
+        """dL/d(output) (and dL/d(final states) with return_state) -> (dhs, dfinals, cache):
+        dhs is dL/dh_t for every t, time-major (T, N, u), or None when only h_T was
+        returned; dfinals the gradients arriving at the final states (None: none)."""
         xp = backend.xp
-        given, cell_cache = self.cache
+        _, cell_cache = self.cache
         if self.return_state:
             dout, *dfinals = list(grad_output)
         else:
@@ -217,7 +216,13 @@ class RNNBase(Layer):
             else:
                 # the output is h_T itself: its gradient joins the final state's
                 dfinals[0] = dout if dfinals[0] is None else dfinals[0] + dout
-        dxt, dstates0 = self._cell_backward(dhs, dfinals, cell_cache, self.input_grad_needed)
+        return dhs, dfinals, cell_cache
+
+    def _pack_input_grads(self, dxt: Any, dstates0: list[Any]) -> Any:
+        """Time-major dL/dx back to (N, T, D) (and in reading order for go_backwards), plus
+        dL/d(initial states) when they were given as inputs."""
+        xp = backend.xp
+        given, _ = self.cache
         dx = None
         if dxt is not None:
             if self.go_backwards:

@@ -17,19 +17,7 @@ class SimpleRNN(RNNBase):
         z_t = x_t W + h_{t-1} U + b
         h_t = f(z_t)
 
-    Backward through time. g_t = dL/dh_t arriving from above (the output sequence, or only
-    the last step); going from t = T down to 1 the gradient also flows in from step t+1:
-
-        dh    = g_t + dh_next           (dh_next = 0 at t = T, plus dL/dh_T from return_state)
-        dz_t  = f'(z_t) * dh            (for tanh: (1 - h_t^2) * dh)
-        dh_next = dz_t U^T              (what step t-1 receives; at t = 1 it is dL/dh_0)
-
-    and once the loop has stored every dz_t, summing over time and batch:
-
-        dL/dW = sum_t x_t^T dz_t        (one batched matmul over all t, then the sum)
-        dL/dU = sum_t h_{t-1}^T dz_t    (likewise)
-        dL/db = sum_t sum_n dz_t
-        dL/dx_t = dz_t W^T              (one batched matmul)
+    The backward pass (BPTT) is written out in ``backward`` below.
     """
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
@@ -69,8 +57,28 @@ class SimpleRNN(RNNBase):
             H[t + 1] = self.activation.forward(Z[t])     # h_t = f(z_t)
         return H[1:], [H[T]], (xt, Z, H)
 
-    def _cell_backward(self, dhs: Any, dfinals: list[Any], cache: Any,
-                       need_dx: bool = True) -> tuple[Any, list]:
+    def backward(self, grad_output: Any) -> Any:
+        """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
+        and the weight gradients.
+
+        Backward through time. g_t = dL/dh_t arriving from above (the output sequence, or only
+        the last step); going from t = T down to 1 the gradient also flows in from step t+1:
+
+            dh    = g_t + dh_next           (dh_next = 0 at t = T, plus dL/dh_T from return_state)
+            dz_t  = f'(z_t) * dh            (for tanh: (1 - h_t^2) * dh)
+            dh_next = dz_t U^T              (what step t-1 receives; at t = 1 it is dL/dh_0)
+
+        and once the loop has stored every dz_t, summing over time and batch:
+
+            dL/dW = sum_t x_t^T dz_t        (one batched matmul over all t, then the sum)
+            dL/dU = sum_t h_{t-1}^T dz_t    (likewise)
+            dL/db = sum_t sum_n dz_t
+            dL/dx_t = dz_t W^T              (one batched matmul)
+        """
+        # g_t for every step (None: only the final state got a gradient) and the
+        # gradients arriving at the final states, time-major (T, N, u)
+        dhs, dfinals, cache = self._unpack_output_grads(grad_output)
+        need_dx = self.input_grad_needed   # False for a model's first layer
         xp = backend.xp
         xt, Z, H = cache
         T, N, D = xt.shape
@@ -89,7 +97,7 @@ class SimpleRNN(RNNBase):
                 self.bias.add_grad(dZ.sum(axis=(0, 1)))
         # dx_t = dz_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
         dxt = matmul_steps(dZ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
-        return dxt, [dh_next]
+        return self._pack_input_grads(dxt, [dh_next])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation),
