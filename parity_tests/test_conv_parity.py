@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import minikeras
+from benchmarks.bench_cnn import build_cnn as tutorial_cnn  # one definition of the model
 from minikeras import layers as mk
 
 pytestmark = pytest.mark.parity
@@ -132,25 +133,6 @@ def _mnist(n: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     with gzip.open(MNIST_DIR / "t10k-labels-idx1-ubyte.gz", "rb") as f:
         labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
     return (x.astype(np.float32) / 255.0).reshape(n, *shape), np.eye(10, dtype=np.float32)[labels]
-
-
-def tutorial_cnn(fw: Any, fmt: str) -> Any:
-    """The tutorial CNN, built from the same code in Keras (fw=keras) and in minikeras."""
-    L = fw.layers
-    shape = (28, 28, 1) if fmt == "channels_last" else (1, 28, 28)
-    model = fw.Sequential([
-        fw.Input(shape),
-        L.Conv2D(32, 5, padding="same", activation="relu", data_format=fmt),
-        L.MaxPooling2D((2, 2), (2, 2), "same", data_format=fmt),
-        L.Conv2D(64, 5, padding="same", activation="relu", data_format=fmt),
-        L.MaxPooling2D((2, 2), (2, 2), "same", data_format=fmt),
-        L.Flatten(),
-        L.Dense(1024, activation="relu"),
-        L.Dense(10, activation="softmax"),
-    ])
-    model.compile(optimizer=fw.optimizers.Adam(learning_rate=1e-4),
-                  loss="categorical_crossentropy")
-    return model
 
 
 @pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
