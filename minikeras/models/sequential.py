@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikeras import backend
 from minikeras.layers.core import InputLayer
 from minikeras.layers.layer import Layer
 from minikeras.models import graph
@@ -163,7 +162,3 @@ class Sequential(Model):
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name}, built={self.built}>"
-
-
-def _floatx() -> str:
-    return backend.floatx()

@@ -64,7 +64,8 @@ class TrainerMixin:
         return list(y) if isinstance(y, list | tuple) and len(self.output_names) > 1 else [y]
 
     def _input_names(self) -> list[str]:
-        return [f"input_{i}" for i in range(1)]
+        """Names for dict inputs; a Sequential has one input (Functional overrides this)."""
+        return ["input_0"]
 
     @staticmethod
     def _cast_x(a: Any) -> np.ndarray:
