@@ -501,8 +501,6 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             report.error("layers", exc)
         report.save()
-
-    if not args.no_layers:
         log(f"2b. training: 3 steps per model, NumPy vs {device}, same initial weights")
         try:
             training_section(report, device, _pick(args.models))

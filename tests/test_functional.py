@@ -53,17 +53,22 @@ def test_rnn_initial_state_and_return_state_gradients(float64):
                                   _rng().standard_normal((3, 3))])
 
 
-def test_layer_order_matches_keras():
-    # measured in Keras 3.15.1 for this graph: a, b, enc, shared, add, concatenate, cls, reg
+def _measured_graph():
+    """Two inputs through a nested Sequential, a shared Dense, Add and Concatenate, two
+    outputs: the graph whose layer order and summary were measured in Keras 3.15.1."""
     enc = mk.Sequential([mk.Input((4,)), L.Dense(3)], name="enc")
     a, b = mk.Input((4,), name="a"), mk.Input((4,), name="b")
     ea, eb = enc(a), enc(b)
     d = L.Dense(3, name="shared")
     s = L.Add()([d(ea), d(eb)])
     c = L.Concatenate()([ea, s])
-    o1 = L.Dense(2, activation="softmax", name="cls")(c)
-    o2 = L.Dense(1, name="reg")(s)
-    m = mk.Model([a, b], [o1, o2])
+    return mk.Model([a, b], [L.Dense(2, activation="softmax", name="cls")(c),
+                             L.Dense(1, name="reg")(s)])
+
+
+def test_layer_order_matches_keras():
+    # measured in Keras 3.15.1 for this graph: a, b, enc, shared, add, concatenate, cls, reg
+    m = _measured_graph()
     assert [la.name for la in m.layers] == ["a", "b", "enc", "shared", "add", "concatenate",
                                             "cls", "reg"]
     assert m.output_names == ["cls", "reg"]
@@ -199,14 +204,7 @@ KERAS_GRAPH_SUMMARY = """\
 
 def test_summary_graph_layout_matches_keras():
     """Keras 3.15.1's text for this graph (80-column terminal), before compiling."""
-    enc = mk.Sequential([mk.Input((4,)), L.Dense(3)], name="enc")
-    a, b = mk.Input((4,), name="a"), mk.Input((4,), name="b")
-    ea, eb = enc(a), enc(b)
-    d = L.Dense(3, name="shared")
-    s = L.Add()([d(ea), d(eb)])
-    c = L.Concatenate()([ea, s])
-    m = mk.Model([a, b], [L.Dense(2, activation="softmax", name="cls")(c),
-                          L.Dense(1, name="reg")(s)])
+    m = _measured_graph()
     lines: list[str] = []
     m.summary(print_fn=lines.append)
     assert lines[0] == 'Model: "functional"'
