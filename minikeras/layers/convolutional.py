@@ -185,11 +185,24 @@ class Conv2D(_ActivationMixin, Layer):
         return self.cache[4] if self.activation.has_logits and self.cache else None
 
     def backward(self, grad_output: Any) -> Any:
+        """Given dy with y = act(z), z = cols·K + b, where cols = im2col(pad(x)) holds one
+        patch per row and K is the kernel reshaped to (kh·kw·C_in, filters):
+
+            dz    = dy ⊙ act'(z)     (as rows: one per output pixel)
+            dK    = colsᵀ·dz         (reshaped back to (kh, kw, C_in, filters))
+            db    = Σ_rows dz        (over the batch and every output pixel)
+            dcols = dz·Kᵀ
+            dx    = col2im(dcols)    (each patch row added back where it came from;
+                                     the padding is cropped)
+        """
         cols, padded_shape, pads, out_hw, z, y = self.cache
         dz = self._activation_backward(z, y, grad_output)
         return self._backward_rows(self._to_rows(dz))
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
+        """Given dz = dL/dz straight from the loss (softmax/sigmoid cross-entropy), the
+        rest of ``backward``: dK = colsᵀ·dz, db = Σ_rows dz, dx = col2im(dz·Kᵀ).
+        """
         return self._backward_rows(self._to_rows(grad_logits))
 
     def _backward_rows(self, dz: Any) -> Any:
@@ -258,6 +271,9 @@ class ZeroPadding2D(Layer):
         return out.transpose(0, 3, 1, 2) if cf else out
 
     def backward(self, grad_output: Any) -> Any:
+        """y = x with zeros around it; the zeros do not depend on x, so dx is dy with the
+        border cropped: dx = dy[top : H_out - bottom, left : W_out - right].
+        """
         (top, bottom), (left, right) = self.padding
         ah, aw, _ = spatial_axes(self.data_format)
         index = [slice(None)] * 4
@@ -301,6 +317,9 @@ class UpSampling2D(Layer):
         return xp.repeat(xp.repeat(inputs, self.size[0], axis=ah), self.size[1], axis=aw)
 
     def backward(self, grad_output: Any) -> Any:
+        """y[i, j] = x[i // sh, j // sw]: each input pixel feeds an sh x sw block of
+        outputs, so dx[i, j] = Σ_{a<sh, b<sw} dy[i·sh + a, j·sw + b].
+        """
         (sh, sw), g = self.size, grad_output
         if self.data_format == "channels_first":
             n, c, h, w = g.shape

@@ -38,6 +38,7 @@ class InputLayer(_NoInputWarning, Layer):
         return inputs
 
     def backward(self, grad_output: Any) -> Any:
+        """Identity: y = x, so dx = dy."""
         return grad_output
 
     def get_config(self) -> dict[str, Any]:
@@ -115,10 +116,23 @@ class Dense(_ActivationMixin, Layer):
         return self.cache[1] if self.activation.has_logits and self.cache else None
 
     def backward(self, grad_output: Any) -> Any:
+        """Given dy = dL/dy with y = act(z), z = x·W + b (W is ``kernel``, b is ``bias``):
+
+            dz = dy ⊙ act'(z)     (the activation's vector-Jacobian product; linear: dz = dy)
+
+        then ``backward_from_logits(dz)`` gives dW, db and dx.
+        """
         x, z, y = self.cache
         return self.backward_from_logits(self._activation_backward(z, y, grad_output))
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
+        """Given dz = dL/dz for z = x·W + b (from ``backward``, or straight from the loss as
+        p - y when the activation is softmax/sigmoid and the loss is cross-entropy):
+
+            dW = xᵀ·dz       (x and dz as rows: summed over the batch and any time axis)
+            db = Σ_batch dz
+            dx = dz·Wᵀ       (None when the input needs no gradient)
+        """
         x = self.cache[0]
         dz2 = grad_logits.reshape(-1, self.units)
         x2 = x.reshape(-1, x.shape[-1])
@@ -164,10 +178,14 @@ class Activation(_ActivationMixin, Layer):
         return self.cache[0] if self.activation.has_logits and self.cache else None
 
     def backward(self, grad_output: Any) -> Any:
+        """Given dy with y = act(x): dx = dy ⊙ act'(x) (the activation's vector-Jacobian
+        product; for softmax dx = y ⊙ (dy - Σ_j dy_j y_j)).
+        """
         x, y = self.cache
         return self._activation_backward(x, y, grad_output)
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
+        """The logits of y = act(x) are x itself, so the loss' dz = dL/dx already: dx = dz."""
         return grad_logits
 
     def get_config(self) -> dict[str, Any]:
@@ -197,6 +215,9 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_output: Any) -> Any:
+        """y = reshape(x, (N, -1)) only re-indexes, so dx = reshape(dy, x.shape)
+        (for channels_first, the channel axis moved last in forward is moved back).
+        """
         shape = self.cache
         if self.data_format == "channels_first" and len(shape) > 2:
             moved = (shape[0], *shape[2:], shape[1])
@@ -238,6 +259,7 @@ class Reshape(Layer):
         return inputs.reshape((inputs.shape[0], *target[1:]))
 
     def backward(self, grad_output: Any) -> Any:
+        """y = reshape(x, target_shape) only re-indexes, so dx = reshape(dy, x.shape)."""
         return grad_output.reshape(self.cache)
 
     def get_config(self) -> dict[str, Any]:
@@ -274,6 +296,9 @@ class Dropout(Layer):
         return inputs * scale
 
     def backward(self, grad_output: Any) -> Any:
+        """Training: y = x ⊙ m with m = keep / (1 - rate), so dx = dy ⊙ m (the same mask).
+        Inference (or rate 0): y = x, so dx = dy.
+        """
         return grad_output if self.cache is None else grad_output * self.cache
 
     def get_config(self) -> dict[str, Any]:

@@ -272,6 +272,12 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} does not define forward().")
 
     def backward(self, grad_output: Any) -> Any:
+        """The contract: given dy = dL/dy for the output of the last ``forward`` call,
+        return dx = dL/dx (``None`` when ``input_grad_needed`` is False: the input is data),
+        and add dW = dL/dW to each trainable weight's ``grad`` (``Variable.add_grad`` sums,
+        so a layer shared by two calls collects both gradients). The chain rule, one layer:
+        dx = (dy/dx)ᵀ·dy and dW = (dy/dW)ᵀ·dy, never forming the Jacobians themselves.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define backward().")
 
     def output_logits(self) -> Any:
@@ -283,6 +289,10 @@ class Layer:
         return None
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
+        """Like ``backward``, but given dz = dL/dz for the logits z of ``output_logits()``:
+        the loss has already gone through the softmax/sigmoid (dz = p - y for cross-entropy),
+        so the activation's own Jacobian is skipped. Returns dx = dL/dx.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no logits to backpropagate from.")
 
     def reset_state(self) -> None:

@@ -96,6 +96,7 @@ class Add(_Merge):
         return y
 
     def backward(self, grad_output: Any) -> list[Any]:
+        """y = x_1 + ... + x_k, so dx_i = dy (summed over any axis x_i was broadcast along)."""
         return [_unbroadcast(grad_output, s) for s in self.cache]
 
 
@@ -109,6 +110,7 @@ class Subtract(_Merge):
         return xs[0] - xs[1]
 
     def backward(self, grad_output: Any) -> list[Any]:
+        """y = x_1 - x_2, so dx_1 = dy and dx_2 = -dy (each summed over broadcast axes)."""
         s1, s2 = self.cache
         return [_unbroadcast(grad_output, s1), _unbroadcast(-grad_output, s2)]
 
@@ -124,6 +126,7 @@ class Average(_Merge):
         return y / y.dtype.type(len(xs))
 
     def backward(self, grad_output: Any) -> list[Any]:
+        """y = (x_1 + ... + x_k) / k, so dx_i = dy / k (summed over broadcast axes)."""
         g = grad_output / grad_output.dtype.type(len(self.cache))
         return [_unbroadcast(g, s) for s in self.cache]
 
@@ -139,6 +142,8 @@ class Multiply(_Merge):
         return y
 
     def backward(self, grad_output: Any) -> list[Any]:
+        """y = x_1 ⊙ ... ⊙ x_k, so dx_i = dy ⊙ Π_{j≠i} x_j
+        (summed over broadcast axes)."""
         xs = self.cache
         grads = []
         for i, x in enumerate(xs):
@@ -169,6 +174,9 @@ class _Extremum(_Merge):
         return y
 
     def backward(self, grad_output: Any) -> list[Any]:
+        """y = max_i x_i (or min): dx_i = dy where input i is the winner (the first one on
+        ties), 0 elsewhere (summed over broadcast axes).
+        """
         shapes, winner = self.cache
         zero = grad_output.dtype.type(0)
         return [_unbroadcast(backend.xp.where(winner == i, grad_output, zero), s)
@@ -217,6 +225,9 @@ class Concatenate(_Merge):
         return backend.xp.concatenate(xs, axis=axis)
 
     def backward(self, grad_output: Any) -> list[Any]:
+        """y = [x_1 | ... | x_k] along ``axis``, so dx_i is dy's slice along that axis:
+        dx_i = dy[..., o_i : o_i + n_i, ...] with o_i = n_1 + ... + n_{i-1}.
+        """
         axis, sizes = self.cache
         grads, start = [], 0
         for size in sizes:

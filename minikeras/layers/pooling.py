@@ -99,6 +99,11 @@ class MaxPooling2D(_Pooling2D):
         return self._from_nhwc(y)
 
     def backward(self, grad_output: Any) -> Any:
+        """y[o] = max_{c in window o} x[c]. Each output's gradient goes to one cell, the
+        first (row-major) cell of its window equal to the max:
+
+            dx[c] = Σ_{windows o whose winner is c} dy[o]     (0 for every cell that never wins)
+        """
         xp = backend.xp
         xpad, pads, out_hw, y = self.cache
         dy = self._nhwc(grad_output)
@@ -156,6 +161,10 @@ class AveragePooling2D(_Pooling2D):
         return count
 
     def backward(self, grad_output: Any) -> Any:
+        """y[o] = (Σ_{c in window o} x[c]) / count[o], count = real (unpadded) cells, so
+
+            dx[c] = Σ_{windows o containing c} dy[o] / count[o]
+        """
         xp = backend.xp
         padded_shape, dtype, pads, out_hw, count = self.cache
         share = self._nhwc(grad_output) / count
@@ -208,6 +217,8 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
         return inputs.mean(axis=self._axes(), keepdims=self.keepdims)
 
     def backward(self, grad_output: Any) -> Any:
+        """y[n, ch] = (1 / (H·W)) Σ_{h,w} x[n, h, w, ch],
+        so dx[n, h, w, ch] = dy[n, ch] / (H·W)."""
         shape = self.cache
         ah, aw = self._axes()
         share = self._expand(grad_output) / (shape[ah] * shape[aw])
@@ -225,6 +236,9 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         return y if self.keepdims else y.reshape(self.compute_output_shape(inputs.shape))
 
     def backward(self, grad_output: Any) -> Any:
+        """y = max_{h,w} x; dy is split equally among the cells tied at the max:
+        dx = dy ⊙ [x == y] / #{cells with x == y}.
+        """
         x, y = self.cache
         hit = x == y
         count = hit.sum(axis=self._axes(), keepdims=True).astype(x.dtype)

@@ -54,6 +54,10 @@ class TimeDistributed(Layer):
         return y.reshape((n, t, *y.shape[1:]))
 
     def backward(self, grad_output: Any) -> Any:
+        """y[:, t] = f(x[:, t]) for every t, with one set of weights: time is folded into the
+        batch, so dx = unfold(f.backward(fold(dy))) and the inner layer's dW = Σ_n Σ_t dW[n, t]
+        (its ``backward`` already sums over the rows it sees).
+        """
         n, t, in_shape, inner_cache = self.cache
         self.layer.cache = inner_cache
         d = self._inner(self.layer.backward, grad_output)
@@ -69,6 +73,9 @@ class TimeDistributed(Layer):
         return None if z is None else z.reshape((n, t, *z.shape[1:]))
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
+        """As ``backward``, from dz = dL/dz of the inner layer's logits:
+        dx = unfold(f.backward_from_logits(fold(dz))).
+        """
         n, t, in_shape, inner_cache = self.cache
         self.layer.cache = inner_cache
         d = self._inner(self.layer.backward_from_logits, grad_logits)
