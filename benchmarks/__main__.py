@@ -1,0 +1,150 @@
+"""How fast are the six tutorial models on minikeras, next to Keras and PyTorch, on this CPU?
+
+    python -m benchmarks                          # full run (~5-10 min on 2 cores)
+    python -m benchmarks --quick                  # short run: checks that everything works
+    python -m benchmarks --models cnn,mlp --frameworks minikeras,keras --rounds 7
+    python -m benchmarks --json out.json --out out.md
+
+A full run writes ``benchmarks/results/suite/cpu.md`` and ``cpu.json`` unless ``--out`` /
+``--json`` say otherwise; ``--quick`` writes only what you ask for. Install what it compares
+with ``pip install -e ".[parity,bench]"`` (Keras + TensorFlow, PyTorch CPU, threadpoolctl);
+a framework that is not installed is left out, and said so.
+
+What runs
+---------
+Models (``--models``, default all): ``regression``, ``mlp``, ``cnn`` (channels_last),
+``cnn_channels_first``, ``rnn``, ``lstm`` (stateful), ``autoencoder``, each exactly as in its
+tutorial (the definitions of ``parity_tests/models.py``: same layers, optimizer, loss,
+metrics, batch size), on real MNIST images from ``../shared/data/mnist`` where the model
+reads images. Frameworks (``--frameworks``): minikeras, Keras 3 on TensorFlow (CPU, default
+threads; starts from minikeras' initial weights) and PyTorch on CPU (an equivalent network,
+see ``benchmarks/suite/torch_models.py``).
+
+Each (model, framework) pair gets its own worker process (``benchmarks/suite/worker.py``),
+so that no framework's imports, thread pools or memory touch another's figures. A worker
+lives for all the rounds of its model, answering "run a round" over stdin/stdout: the
+framework is imported once, yet the rounds of the frameworks interleave (A B C, B C A, C A B,
+...), so a burst of load from elsewhere on the machine hits every framework about alike,
+and the two sides of a per-round ratio ran seconds apart. Workers are started one after the
+other and a model's workers quit before the next model's start: only one computes at a time.
+
+A round is: ``train_on_batch`` on consecutive batches, then one ``fit`` epoch over a fixed
+array (``verbose=0, shuffle=False``), then ``predict`` over a fixed array (at the tutorial's
+evaluation batch size). One warm-up round, not recorded, comes first: Keras traces its
+``tf.function`` s on first use. ``--quick`` runs a quarter of the work per round, 2 rounds.
+
+The figures
+-----------
+* **train samples/s** (``train_on_batch``), **fit samples/s**, **predict samples/s**: the
+  median over the rounds; brackets give the slowest and the fastest round. ``fit`` adds
+  each framework's per-epoch overhead (data adapter, callbacks) to its steps.
+* **peak RSS, MB**: ``ru_maxrss`` of the worker at its end, i.e. the interpreter, the
+  framework, the data and the model together.
+* **start-up to first step, s**: from just before the process is spawned to the end of its
+  first training step: interpreter, imports, data, building the model, the first step
+  (Keras' includes tracing its train function). What a user waits before anything happens.
+* **ratio minikeras / Keras** (and / PyTorch): computed round by round from the two rounds
+  that ran next to each other, then the median and the range over the rounds. Above 1 means
+  minikeras is faster. The range says how far to trust it: when it spans 1, the run cannot
+  tell the two apart. The training targets read the median train ratio.
+* **fraction of the GEMM rate** (CNN, autoencoder): the FLOPs of one training sample's matrix
+  products (forward, weight gradient and, except for the first layer, input gradient: about
+  3x the forward FLOPs) times train samples/s, over the float32 rate this machine's NumPy
+  reaches on one large product (best of several 2048^3 ``matmul``).
+* **GEMM-only bound** (CNN): the time of the step's eight large matrix products, at the
+  step's shapes, run alone in NumPy (``benchmarks.bench_cnn.gemm_seconds``), divided by the
+  framework's step time. 100% would be a step that is nothing but those products; the target
+  for minikeras is 85%.
+* **import time**: ``import minikeras`` / ``import keras`` / ``import torch`` in fresh
+  interpreters (median of several), without the interpreter's own start-up.
+
+The report's first lines give the date, CPU model, cores, load average (start and end: a high
+one means the machine was shared and the figures are low and noisy), library versions, and
+the BLAS and kernel in use per worker (threadpoolctl: internal API, version, architecture,
+threads).
+
+OpenBLAS kernel selection
+-------------------------
+Some machines set ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``), which makes NumPy's OpenBLAS
+use an older, slower kernel than the CPU's own. Figures are always measured as the
+environment is. When either variable is set, minikeras is measured a second time in workers
+started without them (a "minikeras, openblas unset" row; this process and the tests never
+change them), and the GEMM rate is measured in both environments. Only minikeras gets that
+second row: TensorFlow computes with Eigen/oneDNN and PyTorch's wheels with MKL.
+
+JSON (``--json PATH``)
+----------------------
+``{model: {framework: {"train_samples_per_s", "fit_samples_per_s", "predict_samples_per_s",
+"peak_rss_mb", "startup_s", "range", "rounds", ...}}}``; minikeras' entry adds
+``ratio_vs_keras`` / ``ratio_vs_torch`` (``{"train"|"fit"|"predict": {"median", "min", "max",
+"per_round"}}``), GEMM-bound models add ``gemm_fraction`` (and the CNNs ``gemm_bound_s``,
+``gemm_bound_fraction``), and a second-environment measurement sits inside its framework's
+entry under ``"openblas_unset"``. Machine, versions, GEMM rates, import times and errors are
+under the one key that is not a model: ``"_meta"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from benchmarks.suite import FRAMEWORKS, RESULTS_DIR
+from benchmarks.suite.models import DEFAULT_MODELS, MODELS
+from benchmarks.suite.orchestrate import available, run
+from benchmarks.suite.report import render
+
+
+def _names(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise SystemExit(f"unknown {what}: {', '.join(unknown)}; choose from {', '.join(allowed)}")
+    return names
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run (2 rounds, 1/4 work)")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                        help=f"comma-separated, from {', '.join(MODELS)}")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                        help="comma-separated: minikeras,keras,torch (absent ones are skipped)")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (5; quick: 2)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--out", type=Path, default=None, help="write the markdown here")
+    args = parser.parse_args(argv)
+    models = _names(args.models, tuple(MODELS), "model")
+    wanted = _names(args.frameworks, FRAMEWORKS, "framework")
+    frameworks = [fw for fw in wanted if available(fw)]
+    for fw in sorted(set(wanted) - set(frameworks)):
+        log(f"{fw} is not installed: left out")
+    if not frameworks:
+        raise SystemExit("no framework to benchmark")
+    rounds = args.rounds or (2 if args.quick else 5)
+    if not args.quick:
+        args.json = args.json or RESULTS_DIR / "cpu.json"
+        args.out = args.out or RESULTS_DIR / "cpu.md"
+    command = " ".join(["python -m benchmarks",
+                        shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
+    results = run(models, frameworks, rounds, args.quick, log)
+    results["_meta"]["command"] = command
+    text = render(results, command)
+    print("\n" + text)
+    for path, content in ((args.json, json.dumps(results, indent=1) + "\n"), (args.out, text)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+            log(f"wrote {path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The markdown report of a run (``python -m benchmarks --out``), from its JSON figures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from benchmarks.suite.models import MODELS
+from benchmarks.suite.stats import OPENBLAS_VARS, check_rss, check_target, yes_no
+
+IMPORT_TARGET_S = 0.2
+FIG_NAMES = {"train": "train_on_batch", "fit": "fit", "predict": "predict"}
+
+
+def lanes(entry: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(column name, figures) of a model's frameworks, second-environment columns included."""
+    for fw, figs in entry.items():
+        yield fw, figs
+        for env_name, sub in figs.items():
+            if isinstance(sub, dict) and sub.get("environment") == env_name:
+                yield f"{fw}, {env_name.replace('_', ' ')}", sub
+
+
+def _rate(figs: Mapping[str, Any], fig: str) -> str:
+    lo, hi = figs["range"][fig]
+    return f"{figs[fig]:,.0f} [{lo:,.0f}-{hi:,.0f}]"
+
+
+def _ratio(r: Mapping[str, Any] | None) -> str:
+    return "-" if not r else f"{r['median']:.2f}x [{r['min']:.2f}-{r['max']:.2f}]"
+
+
+def _blas(meta: Mapping[str, Any]) -> list[str]:
+    out = []
+    for lane, pools in (meta.get("threadpools") or {}).items():
+        desc = "; ".join(
+            f"{p.get('internal_api')} {p.get('version') or ''} "
+            f"{p.get('architecture') or ''} ({p.get('num_threads')} threads, {p.get('prefix')})"
+            .replace("  ", " ") for p in pools or [])
+        out.append(f"* {lane} worker: {desc or 'threadpoolctl not installed'}")
+    return out
+
+
+def _openblas_line(meta: Mapping[str, Any]) -> str:
+    env = meta.get("openblas_env", {})
+    set_vars = {k: v for k, v in env.items() if v is not None}
+    if not set_vars:
+        return (f"OpenBLAS environment: {' and '.join(OPENBLAS_VARS)} are not set (NumPy's "
+                "OpenBLAS picks its kernel from the CPU): one minikeras column.")
+    desc = ", ".join(f"{k}={v}" for k, v in set_vars.items())
+    return (f"OpenBLAS environment: {desc}. Figures are as the environment is; the "
+            "'minikeras, openblas unset' rows ran in worker processes without these variables "
+            "(only minikeras computes with NumPy's OpenBLAS).")
+
+
+def header(results: Mapping[str, Any], command: str) -> list[str]:
+    meta = results["_meta"]
+    v = meta["versions"]
+    load = ", ".join(f"{x:.2f}" for x in meta["load_average_start"])
+    load_end = ", ".join(f"{x:.2f}" for x in meta["load_average_end"])
+    gemm = meta["gemm"]
+    rates = ", ".join(f"{g['gemm_flops_per_s'] / 1e9:.0f} GFLOP/s ({name.replace('_', ' ')})"
+                      for name, g in gemm.items())
+    return [
+        "# The tutorial models on CPU: minikeras, Keras 3 (TensorFlow), PyTorch", "",
+        f"`{command}` on {meta['date']}, {meta['duration_s'] / 60:.1f} min, "
+        f"{meta['rounds']} rounds{' (--quick)' if meta['quick'] else ''}. How to read this: "
+        "the docstring of `benchmarks/__main__.py`.", "",
+        f"* Machine: {meta['cpu']}, {meta['cores']} cores ({meta['usable_cores']} usable), "
+        f"{meta['platform']}; load average {load} at the start, {load_end} at the end.",
+        f"* Versions: Python {meta['python']}, NumPy {v['numpy']}, minikeras {v['minikeras']} "
+        f"(commit {meta['git_commit']}), Keras {v['keras']}, TensorFlow {v['tensorflow']}, "
+        f"PyTorch {v['torch'] or 'not installed'}.",
+        f"* float32 GEMM rate (NumPy, 2048^3 matmul, best of 5): {rates}.",
+        f"* {_openblas_line(meta)}",
+        "* BLAS and thread pools per worker (threadpoolctl):", *["  " + s for s in _blas(meta)],
+        "",
+    ]
+
+
+def targets(results: Mapping[str, Any]) -> list[str]:
+    lines = ["## Targets (issue 9)", "",
+             "| model | target | measured | met? | peak RSS of minikeras (target: under a "
+             "quarter of Keras') | met? |", "|---|---|---|---|---|---|"]
+    for key, entry in models_of(results):
+        text, met = check_target(MODELS[key].target, entry)
+        rss, rss_met = check_rss(entry)
+        lines.append(f"| {key} | {MODELS[key].target.describe()} | {text} | {yes_no(met)} | "
+                     f"{rss} | {yes_no(rss_met)} |")
+    imp = results["_meta"].get("import_s", {}).get("minikeras")
+    if imp:
+        met = imp["median_s"] < IMPORT_TARGET_S
+        lines.append(f"| `import minikeras` | under {IMPORT_TARGET_S} s | "
+                     f"{imp['median_s']:.3f} s | {yes_no(met)} | | |")
+    return lines + [""]
+
+
+def models_of(results: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    return ((k, v) for k, v in results.items() if not k.startswith("_"))
+
+
+def throughput(results: Mapping[str, Any]) -> list[str]:
+    lines = ["## Throughput: samples/s, median of the rounds [slowest-fastest round]", "",
+             "| model | framework | train_on_batch | fit (1 epoch) | predict | peak RSS, MB | "
+             "start-up to first step, s |", "|---|---|---:|---:|---:|---:|---:|"]
+    for key, entry in models_of(results):
+        for name, figs in lanes(entry):
+            lines.append(
+                f"| {key} | {name} | {_rate(figs, 'train_samples_per_s')} | "
+                f"{_rate(figs, 'fit_samples_per_s')} | {_rate(figs, 'predict_samples_per_s')} | "
+                f"{figs['peak_rss_mb']:,.0f} | {figs['startup_s']:.2f} |")
+    return lines + [""]
+
+
+def ratios(results: Mapping[str, Any]) -> list[str]:
+    lines = ["## minikeras / other framework, round by round: median [min-max] over the rounds",
+             "", "Above 1: minikeras is faster.", "",
+             "| model | column | vs | train_on_batch | fit | predict |",
+             "|---|---|---|---:|---:|---:|"]
+    for key, entry in models_of(results):
+        for name, figs in lanes(entry):
+            for other in ("keras", "torch"):
+                r = figs.get(f"ratio_vs_{other}")
+                if r:
+                    lines.append(f"| {key} | {name} | {other} | " + " | ".join(
+                        _ratio(r.get(f)) for f in FIG_NAMES) + " |")
+    return lines + [""]
+
+
+def gemm_table(results: Mapping[str, Any]) -> list[str]:
+    rows = []
+    for key, entry in models_of(results):
+        for name, figs in lanes(entry):
+            if "gemm_fraction" not in figs:
+                continue
+            flops = figs["train_flops_per_sample"]
+            achieved = flops * figs["train_samples_per_s"]
+            bound = "-"
+            if "gemm_bound_s" in figs:
+                step_ms = 1e3 * figs["batch"] / figs["train_samples_per_s"]
+                bound = (f"{1e3 * figs['gemm_bound_s']:.1f} / {step_ms:.1f} = "
+                         f"{figs['gemm_bound_fraction']:.0%}")
+            rows.append(f"| {key} | {name} | {flops / 1e6:.1f} | {achieved / 1e9:.1f} | "
+                        f"{figs['gemm_fraction']:.0%} | {bound} |")
+    if not rows:
+        return []
+    return ["## GEMM-bound models", "",
+            "| model | framework | MFLOP per training sample | GFLOP/s in train_on_batch | "
+            "fraction of the GEMM rate | GEMM-only bound / step, ms |",
+            "|---|---|---:|---:|---:|---:|", *rows, ""]
+
+
+def imports(results: Mapping[str, Any]) -> list[str]:
+    imp = results["_meta"].get("import_s", {})
+    if not imp:
+        return []
+    lines = ["## Import time in a fresh process (interpreter start-up not included)", "",
+             "| module | median, s | fastest, s | runs |", "|---|---:|---:|---:|"]
+    for fw, t in imp.items():
+        lines.append(f"| `import {fw}` | {t['median_s']:.3f} | {t['min_s']:.3f} | "
+                     f"{len(t['runs_s'])} |")
+    return lines + [""]
+
+
+def render(results: Mapping[str, Any], command: str) -> str:
+    lines = header(results, command) + targets(results) + throughput(results)
+    lines += ratios(results) + gemm_table(results) + imports(results)
+    errors = results["_meta"].get("errors")
+    if errors:
+        lines += ["## Errors", "", *[f"* {e.splitlines()[0]}" for e in errors], ""]
+    return "\n".join(lines)

@@ -1,0 +1,140 @@
+"""PyTorch (CPU) twins of the tutorial models, with the three calls the suite times.
+
+The networks are those of ``benchmarks/gpu_models.py`` (``_t_*``), written again here for
+the CPU: there ``TorchStep`` moves everything to CUDA. Same layer sizes, optimizers with
+Keras' hyper-parameters (RMSprop alpha 0.9, eps 1e-7...), cross-entropy on logits (what
+Keras computes too once it sees softmax + categorical crossentropy). The CNN reads NCHW
+images, PyTorch's native layout.
+
+``TorchModel`` mimics the Keras calls: ``train_on_batch`` returns the loss as a float (so
+the step has finished, as Keras' returned NumPy value guarantees), ``fit`` is the plain loop
+over consecutive slices of one tensor (no DataLoader: the cheapest idiomatic loop), and
+``predict`` runs under ``torch.inference_mode`` and returns a NumPy array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+AE_UNITS = (128, 64, 10, 2, 10, 64, 128)
+
+
+class TorchModel:
+    def __init__(self, torch: Any, net: Any, opt: Callable, loss: Callable, classify: bool,
+                 nchw: bool = False) -> None:
+        self.torch, self.net, self.loss = torch, net, loss
+        self.opt = opt(net.parameters())
+        self.classify, self.nchw = classify, nchw
+        self.accuracy = 0.0
+
+    def tensor(self, a: np.ndarray) -> Any:
+        """Input batch as a tensor in the network's layout (a view when no transpose)."""
+        if self.nchw and a.ndim == 4 and a.shape[-1] == 1:
+            a = np.ascontiguousarray(a.transpose(0, 3, 1, 2))
+        return self.torch.from_numpy(a)
+
+    def target(self, y: np.ndarray) -> Any:
+        t = self.torch.from_numpy(y)
+        return t.argmax(-1) if self.classify else t
+
+    def step(self, x: Any, t: Any) -> float:
+        self.net.train()
+        self.opt.zero_grad(set_to_none=True)
+        out = self.net(x)
+        loss = self.loss(out, t)
+        loss.backward()
+        self.opt.step()
+        if self.classify:  # accuracy, as the Keras models' metrics=["accuracy"] compute it
+            self.accuracy = float((out.argmax(-1) == t).float().mean())
+        return float(loss)
+
+    def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> float:
+        return self.step(self.tensor(x), self.target(y))
+
+    def fit(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        xt, tt = self.tensor(x), self.target(y)
+        for s in range(0, len(x), batch_size):
+            self.step(xt[s:s + batch_size], tt[s:s + batch_size])
+
+    def predict(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        self.net.eval()
+        xt = self.tensor(x)
+        with self.torch.inference_mode():
+            outs = [self.net(xt[s:s + batch_size]) for s in range(0, len(x), batch_size)]
+        return self.torch.cat(outs).numpy()
+
+    def reset_states(self) -> None:
+        if hasattr(self.net, "state"):
+            self.net.state = None
+
+
+def _adam(torch: Any, lr: float) -> Callable:
+    return lambda p: torch.optim.Adam(p, lr=lr, eps=1e-7)
+
+
+def build(torch: Any, key: str) -> TorchModel:
+    """The twin of suite model ``key`` (``cnn_channels_first`` has none)."""
+    nn, F = torch.nn, torch.nn.functional
+    if key == "regression":
+        return TorchModel(torch, nn.Linear(1, 1), lambda p: torch.optim.SGD(p, lr=0.01),
+                          F.mse_loss, False)
+    if key == "mlp":
+        net = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
+        return TorchModel(torch, net,
+                          lambda p: torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7),
+                          F.cross_entropy, True)
+    if key == "cnn":
+        net = nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Flatten(), nn.Linear(7 * 7 * 64, 1024), nn.ReLU(),
+                            nn.Linear(1024, 10))
+        return TorchModel(torch, net, _adam(torch, 1e-4), F.cross_entropy, True, nchw=True)
+    if key == "rnn":
+        return TorchModel(torch, _rnn_net(torch), _adam(torch, 0.001), F.cross_entropy, True)
+    if key == "lstm":
+        return TorchModel(torch, _lstm_net(torch), _adam(torch, 0.006), F.mse_loss, False)
+    if key == "autoencoder":
+        dims = (784, *AE_UNITS)
+        acts = [True, True, True, False, True, True, True]  # the 2-D code is linear
+        layers: list[Any] = []
+        for i, act in enumerate(acts):
+            layers += [nn.Linear(dims[i], dims[i + 1])] + ([nn.ReLU()] if act else [])
+        layers += [nn.Linear(128, 784), nn.Tanh()]
+        return TorchModel(torch, nn.Sequential(*layers), _adam(torch, 0.001), F.mse_loss, False)
+    raise KeyError(f"no PyTorch twin for {key!r}")
+
+
+def _rnn_net(torch: Any) -> Any:
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn, self.fc = nn.RNN(28, 50, batch_first=True), nn.Linear(50, 10)
+
+        def forward(self, inp: Any) -> Any:
+            return self.fc(self.rnn(inp)[1][-1])
+
+    return Net()
+
+
+def _lstm_net(torch: Any) -> Any:
+    nn = torch.nn
+
+    class Net(nn.Module):
+        """Stateful: the final (h, c) of a batch starts the next one (no gradient across)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(1, 20, batch_first=True), nn.Linear(20, 1)
+            self.state: Any = None
+
+        def forward(self, inp: Any) -> Any:
+            out, (h, c) = self.lstm(inp, self.state)
+            self.state = (h.detach(), c.detach())
+            return self.fc(out)
+
+    return Net()

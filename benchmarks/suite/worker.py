@@ -1,0 +1,186 @@
+"""One framework, one model, in a process of its own: ``python -m benchmarks.suite.worker``.
+
+    python -m benchmarks.suite.worker --framework keras --model cnn [--quick] [--t0 EPOCH_S]
+                                      [--save-weights F.npz | --load-weights F.npz]
+
+It imports the framework, builds the model, runs one training step and writes a JSON line
+``{"event": "ready", "startup_s": ...}`` (``startup_s``: from ``--t0``, the wall-clock time the
+parent took just before spawning it, to the end of that first step). Then it reads commands,
+one JSON line each, from stdin and answers each with one JSON line:
+
+* ``{"cmd": "round"}``: ``train_on_batch`` steps, one ``fit`` epoch (verbose=0, shuffle=False),
+  one ``predict``; answers the three samples/s;
+* ``{"cmd": "exit"}``: answers the peak RSS (``ru_maxrss``) and exits.
+
+A worker lives for all the rounds of its model so that a framework is imported once, while
+the parent interleaves rounds of the frameworks (see ``benchmarks/__main__.py``). The JSON
+lines go to the original stdout; fd 1 is pointed at stderr so that anything a library prints
+cannot break the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks.suite.models import MODELS, Arrays, arrays, build, reset_states
+
+
+def import_framework(name: str) -> Any:
+    if name == "minikeras":
+        import minikeras
+
+        return minikeras
+    if name == "keras":
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+
+        return keras
+    if name == "torch":
+        import torch
+
+        return torch
+    raise ValueError(f"unknown framework {name!r}")
+
+
+class Runner:
+    """The three timed calls on one model of one framework."""
+
+    def __init__(self, framework: str, fw: Any, key: str, data: Arrays) -> None:
+        self.framework, self.data, self.cursor = framework, data, 0
+        if framework == "torch":
+            from benchmarks.suite import torch_models
+
+            fw.manual_seed(1234)
+            self.model = torch_models.build(fw, key)
+        else:
+            self.model = build(MODELS[key], fw)
+
+    def reset(self) -> None:
+        if self.data.stateful:
+            if self.framework == "torch":
+                self.model.reset_states()
+            else:
+                reset_states(self.model)
+
+    def train_step(self) -> None:
+        # Consecutive batches, wrapping; a stateful model starts its streams again on a wrap.
+        if self.cursor % self.data.n_train_batches == 0:
+            self.reset()
+        self.model.train_on_batch(*self.data.train_batch(self.cursor))
+        self.cursor += 1
+
+    def fit(self) -> None:
+        d = self.data
+        self.reset()
+        if self.framework == "torch":
+            self.model.fit(d.x_fit, d.y_fit, batch_size=d.batch)
+        else:
+            self.model.fit(d.x_fit, d.y_fit, batch_size=d.batch, epochs=1, verbose=0,
+                           shuffle=False)
+
+    def predict(self) -> None:
+        d = self.data
+        self.reset()
+        if self.framework == "torch":
+            self.model.predict(d.x_predict, batch_size=d.predict_batch)
+        else:
+            self.model.predict(d.x_predict, batch_size=d.predict_batch, verbose=0)
+
+    def round(self, steps: int) -> dict[str, float]:
+        d = self.data
+        # Each round starts its streams afresh: a stateful model's state after predict holds
+        # no gradient history (PyTorch refuses to train from inference-mode tensors).
+        self.cursor = 0
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            self.train_step()
+        t1 = time.perf_counter()
+        self.fit()
+        t2 = time.perf_counter()
+        self.predict()
+        t3 = time.perf_counter()
+        return {"train_samples_per_s": steps * d.batch / (t1 - t0),
+                "fit_samples_per_s": len(d.x_fit) / (t2 - t1),
+                "predict_samples_per_s": len(d.x_predict) / (t3 - t2)}
+
+
+def share_weights(runner: Runner, save: str | None, load: str | None) -> bool:
+    """Keras starts from minikeras' initial weights (parity tests check the mapping), when it
+    can: timing does not depend on it, so a failure is reported, not raised."""
+    try:
+        if save:
+            np.savez(save, *[np.asarray(w) for w in runner.model.get_weights()])
+        if load:
+            with np.load(load) as f:
+                runner.model.set_weights([f[f"arr_{i}"] for i in range(len(f.files))])
+            return True
+    except Exception as exc:  # noqa: BLE001 - any failure only means "own weights"
+        print(f"weights not shared: {exc!r}", file=sys.stderr)
+    return False
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes vs KiB
+
+
+def threadpools() -> list[dict[str, Any]]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    keys = ("user_api", "internal_api", "version", "architecture", "num_threads", "prefix")
+    return [{k: info.get(k) for k in keys} for info in threadpool_info()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="one benchmark worker (see module docstring)")
+    parser.add_argument("--framework", required=True)
+    parser.add_argument("--model", required=True, choices=list(MODELS))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--t0", type=float, default=None, help="epoch seconds at spawn")
+    parser.add_argument("--save-weights")
+    parser.add_argument("--load-weights")
+    args = parser.parse_args(argv)
+    t_spawn = args.t0 if args.t0 is not None else time.time()
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+
+    def send(msg: dict[str, Any]) -> None:
+        proto.write(json.dumps(msg) + "\n")
+        proto.flush()
+
+    t_import = time.perf_counter()
+    fw = import_framework(args.framework)
+    import_s = time.perf_counter() - t_import
+    bench = MODELS[args.model]
+    runner = Runner(args.framework, fw, args.model, arrays(bench, args.quick))
+    same = share_weights(runner, args.save_weights, args.load_weights)
+    runner.train_step()
+    startup_s = time.time() - t_spawn
+    send({"event": "ready", "startup_s": startup_s, "import_s": import_s,
+          "same_initial_weights": same, "threadpools": threadpools(), "pid": os.getpid()})
+    steps = bench.sizes(args.quick)[0]
+    for line in sys.stdin:
+        cmd = json.loads(line)["cmd"]
+        if cmd == "round":
+            send({"event": "round", **runner.round(steps)})
+        elif cmd == "exit":
+            send({"event": "exit", "peak_rss_mb": peak_rss_mb()})
+            return
+        else:
+            send({"event": "error", "message": f"unknown command {cmd!r}"})
+
+
+if __name__ == "__main__":
+    main()
