@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from minikeras import backend
+from minikeras.parameter_pack import ParameterPack, packable
 from minikeras.variable import Variable
 
 
@@ -103,14 +104,44 @@ class Optimizer:
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def apply(self, grads: list[Any], variables: list[Variable]) -> None:
-        """One step: clip, then ``update_step`` for each (gradient, weight); iterations += 1."""
+        """One step: clip, then ``update_step`` for each (gradient, weight); iterations += 1.
+
+        The small weights are updated together, as one flat array (``parameter_pack.py``:
+        the formulas are element-wise, so the numbers are the same, for fewer NumPy calls).
+        """
         self.build(variables)
         grads = self._clip(grads)
         dtype = variables[0].value.dtype if variables else np.float32
         lr = dtype.type(self.learning_rate)
-        for g, var in zip(grads, variables, strict=True):
+        pack = self._pack_for(variables)
+        if pack is not None:
+            packed = {id(v): i for i, v in enumerate(pack.variables)}
+            in_pack: list[Any] = [None] * len(packed)
+            rest = []
+            for g, var in zip(grads, variables, strict=True):
+                if id(var) in packed:
+                    in_pack[packed[id(var)]] = g
+                else:
+                    rest.append((g, var))
+            self.update_step(pack.gather(in_pack), pack.flat, lr)
+        else:
+            rest = list(zip(grads, variables, strict=True))
+        for g, var in rest:
             self.update_step(g.astype(var.value.dtype, copy=False), var, lr)
         self.iterations += 1
+
+    def _pack_for(self, variables: list[Variable]) -> ParameterPack | None:
+        """The pack of this step's small weights (made anew when they change)."""
+        small = packable(variables)
+        if not small:
+            return None
+        pack = self.__dict__.get("_pack")
+        if pack is None or not pack.holds(small):
+            if pack is not None:
+                self._slots.pop(id(pack.flat), None)
+            pack = self._pack = ParameterPack(small, self._slots, self._slot_names)
+            self._slots[id(pack.flat)] = pack.slots
+        return pack
 
     def update_step(self, grad: Any, var: Variable, lr: Any) -> None:
         raise NotImplementedError
