@@ -298,10 +298,12 @@ class Model(TrainerMixin, Layer):
         return [w.numpy() for w in self.weights]
 
     def summary(self, line_length: int | None = None, positions: Any = None,
-                print_fn: Any = None, **kwargs: Any) -> None:
+                print_fn: Any = None, show_flops: bool = False, show_memory: bool = False,
+                **kwargs: Any) -> None:
+        """Keras' table; ``show_flops``/``show_memory`` add FLOPs and memory (minikeras only)."""
         from minikeras.models.summary import print_summary
 
-        print_summary(self, print_fn or print)
+        print_summary(self, print_fn or print, show_flops=show_flops, show_memory=show_memory)
 
     # ------------------------------------------------------------------ saving (minikeras/saving)
     def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
