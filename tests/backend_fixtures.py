@@ -306,7 +306,7 @@ CUPY_NAMES = frozenset("""
     log log1p log2 log10 logaddexp abs absolute sign tanh sinh cosh sin cos maximum minimum
     fmax fmin clip greater greater_equal less less_equal equal not_equal logical_and
     logical_or logical_not logical_xor bitwise_and bitwise_or invert isnan isinf isfinite
-    reciprocal floor ceil rint round around
+    reciprocal floor ceil rint round around copyto
     sum mean max min amax amin prod argmax argmin any all cumsum var std count_nonzero nonzero
     argwhere sort argsort unique dot matmul tensordot einsum outer inner vdot
     result_type can_cast allclose isclose array_equal
