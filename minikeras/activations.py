@@ -191,6 +191,18 @@ class Activation:
             )
         return self.grad(x, y, dy, **self.params)
 
+    @property
+    def elementwise(self) -> bool:
+        """True when y_i depends on x_i alone (every built-in but softmax): then
+        dL/dx = f'(x) ⊙ dL/dy, and the factor f'(x) can be computed before dL/dy is known."""
+        return self.name in _TABLE and self.name != "softmax"
+
+    def derivative(self, x: Any, y: Any) -> Any:
+        """f'(x) of an element-wise activation: its backward with dL/dy = 1 (exactly the
+        factor that ``backward`` multiplies dL/dy by)."""
+        d = self.backward(x, y, _xp().ones((), dtype=y.dtype))
+        return d if d.shape == x.shape else _xp().broadcast_to(d, x.shape).copy()  # linear
+
     def __call__(self, x: Any) -> Any:
         return self.forward(x)
 

@@ -51,6 +51,15 @@ def test_gradients_other_activations_no_bias(float64, cls):
     assert len(layer.weights) == 2
 
 
+@pytest.mark.parametrize("activation", ["linear", "sigmoid", "elu", "softmax"])
+@pytest.mark.parametrize("cls", CLASSES)
+def test_gradients_each_activation_kind(float64, cls, activation):
+    """Element-wise activations take the precomputed-f' path of BPTT; softmax (a Jacobian,
+    not a factor) the per-step one; linear's derivative is a constant."""
+    layer = cls(3, activation=activation, return_sequences=True)
+    check_layer_gradients(layer, _x(2, 4, 2), max_entries=12)
+
+
 @pytest.mark.parametrize("cls", CLASSES)
 def test_stateful_gradients(float64, cls):
     layer = cls(3, stateful=True, return_sequences=True, batch_input_shape=(2, 4, 2))

@@ -52,8 +52,9 @@ class SimpleRNN(RNNBase):
             Z += self.bias.value
         H = xp.empty((T + 1, N, u), dtype=Z.dtype)   # H[0] = h_0, H[t] = h_t
         H[0] = states0[0]
+        hU = xp.empty((N, u), dtype=Z.dtype)         # scratch for h_{t-1} U
         for t in range(T):
-            Z[t] += H[t] @ U                             # z_t = x_t W + b + h_{t-1} U
+            Z[t] += xp.matmul(H[t], U, out=hU)           # z_t = x_t W + b + h_{t-1} U
             H[t + 1] = self.activation.forward(Z[t])     # h_t = f(z_t)
         return H[1:], [H[T]], (xt, Z, H)
 
@@ -67,6 +68,10 @@ class SimpleRNN(RNNBase):
             dh    = g_t + dh_next           (dh_next = 0 at t = T, plus dL/dh_T from return_state)
             dz_t  = f'(z_t) * dh            (for tanh: (1 - h_t^2) * dh)
             dh_next = dz_t U^T              (what step t-1 receives; at t = 1 it is dL/dh_0)
+
+        f'(z_t) depends only on the forward pass, so it is computed for every step at once
+        before the loop (one array operation instead of T); the loop keeps only what truly
+        flows backwards through time.
 
         and once the loop has stored every dz_t, summing over time and batch:
 
@@ -84,11 +89,16 @@ class SimpleRNN(RNNBase):
         T, N, D = xt.shape
         u = self.units
         U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)   # C order for BLAS
-        dZ = xp.empty_like(Z)
         dh_next = dfinals[0] if dfinals[0] is not None else xp.zeros((N, u), dtype=Z.dtype)
+        act = self.activation
+        # f'(z_t) for every t at once; the loop turns it into dz_t in place
+        dZ = act.derivative(Z, H[1:]) if act.elementwise else xp.empty_like(Z)
         for t in reversed(range(T)):
             dh = dh_next if dhs is None else dhs[t] + dh_next      # dh = g_t + dh_next
-            dZ[t] = self.activation.backward(Z[t], H[t + 1], dh)   # dz_t = f'(z_t) * dh
+            if act.elementwise:
+                dZ[t] *= dh                                        # dz_t = f'(z_t) * dh
+            else:   # softmax: f' is a Jacobian, applied by the activation's backward
+                dZ[t] = act.backward(Z[t], H[t + 1], dh)
             dh_next = dZ[t] @ U_T                                  # flows to step t-1
         if self.trainable:
             self.kernel.add_grad(sum_over_steps(xt, dZ))                  # sum_t x_t^T dz_t
