@@ -30,8 +30,15 @@ other and a model's workers quit before the next model's start: only one compute
 
 A round is: ``train_on_batch`` on consecutive batches, then one ``fit`` epoch over a fixed
 array (``verbose=0, shuffle=False``), then ``predict`` over a fixed array (at the tutorial's
-evaluation batch size). One warm-up round, not recorded, comes first: Keras traces its
-``tf.function`` s on first use. ``--quick`` runs a quarter of the work per round, 2 rounds.
+evaluation batch size). Each of the three is repeated until it has run 0.25 s, so that a
+framework that is done in milliseconds is not timed on clock jitter. One warm-up round, not
+recorded, comes first: Keras traces its ``tf.function`` s on first use. ``--quick`` does a
+quarter of the work per call, repeats each for 0.05 s, and runs 2 rounds.
+
+For the CNNs and the autoencoder one more lane takes part in the rotation: a NumPy process
+(in each OpenBLAS environment, see below) that measures the float32 GEMM rate and the CNN's
+GEMM-only bound in every round, so that each framework's share of them is computed against
+what the machine could do in the same few seconds, not at a quieter or busier moment.
 
 The figures
 -----------
@@ -50,11 +57,14 @@ The figures
 * **fraction of the GEMM rate** (CNN, autoencoder): the FLOPs of one training sample's matrix
   products (forward, weight gradient and, except for the first layer, input gradient: about
   3x the forward FLOPs) times train samples/s, over the float32 rate this machine's NumPy
-  reaches on one large product (best of several 2048^3 ``matmul``).
+  reaches on one large product (best of three 2048^3 ``matmul`` in the same round); median
+  and range over the rounds.
 * **GEMM-only bound** (CNN): the time of the step's eight large matrix products, at the
-  step's shapes, run alone in NumPy (``benchmarks.bench_cnn.gemm_seconds``), divided by the
-  framework's step time. 100% would be a step that is nothing but those products; the target
-  for minikeras is 85%.
+  step's shapes, run alone in NumPy (``benchmarks.bench_cnn.gemm_seconds``, best of three in
+  the same round), divided by the framework's step time (batch / train samples/s). 100% would
+  be a step that is nothing but those products; the target for minikeras is 85%. Keras and
+  PyTorch can exceed 100%: their convolutions are not NumPy products (oneDNN, direct or
+  Winograd kernels).
 * **import time**: ``import minikeras`` / ``import keras`` / ``import torch`` in fresh
   interpreters (median of several), without the interpreter's own start-up.
 
@@ -78,9 +88,9 @@ JSON (``--json PATH``)
 "peak_rss_mb", "startup_s", "range", "rounds", ...}}}``; minikeras' entry adds
 ``ratio_vs_keras`` / ``ratio_vs_torch`` (``{"train"|"fit"|"predict": {"median", "min", "max",
 "per_round"}}``), GEMM-bound models add ``gemm_fraction`` (and the CNNs ``gemm_bound_s``,
-``gemm_bound_fraction``), and a second-environment measurement sits inside its framework's
-entry under ``"openblas_unset"``. Machine, versions, GEMM rates, import times and errors are
-under the one key that is not a model: ``"_meta"``.
+``gemm_bound_fraction``; medians, with ``*_range``), and a second-environment measurement
+sits inside its framework's entry under ``"openblas_unset"``. Machine, versions, GEMM rates,
+import times and errors are under the one key that is not a model: ``"_meta"``.
 """
 
 from __future__ import annotations
@@ -92,8 +102,9 @@ import sys
 from pathlib import Path
 
 from benchmarks.suite import FRAMEWORKS, RESULTS_DIR
+from benchmarks.suite.machine import available
 from benchmarks.suite.models import DEFAULT_MODELS, MODELS
-from benchmarks.suite.orchestrate import available, run
+from benchmarks.suite.orchestrate import run
 from benchmarks.suite.report import render
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from benchmarks.suite.gemm import bound_fraction, gemm_fraction, model_products, train_flops
 from benchmarks.suite.models import MODELS, Target
+from benchmarks.suite.orchestrate import Lane, gemm_figures
 from benchmarks.suite.stats import (
     check_rss,
     check_target,
@@ -73,6 +74,20 @@ def test_gemm_fractions():
     assert gemm_fraction(1e6, 100.0, 1e9) == pytest.approx(0.1)
     # a 64-sample step at 640 samples/s lasts 0.1 s: a 0.085 s bound is 85% of it
     assert bound_fraction(0.085, 64, 640.0) == pytest.approx(0.85)
+
+
+def test_gemm_shares_are_taken_round_by_round_against_the_probe():
+    probe = Lane("gemm", "as_is", rounds={"gemm_flops_per_s": [1e9, 2e9],
+                                          "gemm_bound_s": [0.05, 0.1]})
+    measured = {"flops_per_sample": {"cnn": 1e6}, "gemm_flops_per_s": 4e9,
+                "gemm_bound_s": {"cnn": 0.2}}
+    figs = gemm_figures("cnn", [100.0, 100.0], probe, measured, batch=10)
+    assert figs["gemm_fraction_range"] == [pytest.approx(0.05), pytest.approx(0.1)]
+    assert figs["gemm_bound_fraction_range"] == [pytest.approx(0.5), pytest.approx(1.0)]
+    # without a probe (it failed), the start/end measurement stands in for every round
+    figs = gemm_figures("cnn", [100.0, 100.0], None, measured, batch=10)
+    assert figs["gemm_fraction"] == pytest.approx(0.025)
+    assert figs["gemm_bound_fraction"] == pytest.approx(2.0)
 
 
 def test_targets_read_the_median_ratios():

@@ -3,6 +3,7 @@
 Modules, in the order a run uses them:
 
 * ``models``: what is timed per tutorial model (sizes, data, targets);
+* ``machine``: versions, CPU, import times, the environment the children get;
 * ``gemm``: the machine's float32 GEMM rate, FLOP counts and the CNN's GEMM-only bound;
 * ``orchestrate``: starts one worker process per (model, framework), interleaves rounds;
 * ``worker``: the process that imports one framework and times one model;

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib.metadata
-import importlib.util
 import json
 import os
-import platform
 import selectors
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,10 +16,16 @@ from typing import IO, Any
 
 from benchmarks.suite import REPO
 from benchmarks.suite.gemm import bound_fraction, gemm_fraction
+from benchmarks.suite.machine import (
+    best_gemm,
+    child_env,
+    import_seconds,
+    machine_info,
+    run_gemm,
+)
 from benchmarks.suite.models import MODELS, BenchModel, spec_of
 from benchmarks.suite.stats import (
     FIGURES,
-    OPENBLAS_VARS,
     ratio_summary,
     round_order,
     summary,
@@ -34,20 +35,11 @@ from benchmarks.suite.stats import (
 Log = Callable[[str], None]
 READY_TIMEOUT_S = 300.0    # a cold Keras import on a busy machine can take a minute
 ROUND_TIMEOUT_S = 600.0
+MIN_PHASE_S = {False: 0.25, True: 0.05}  # by --quick: each timed call repeats for this long
 
 
 class WorkerError(RuntimeError):
     pass
-
-
-def child_env(env: dict[str, str]) -> dict[str, str]:
-    """``env`` plus what every child needs: the repository on the path, Keras on TensorFlow,
-    TensorFlow's C++ log quiet. The OpenBLAS variables are passed through untouched."""
-    out = dict(env)
-    out["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
-    out.setdefault("KERAS_BACKEND", "tensorflow")
-    out.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return out
 
 
 class Worker:
@@ -105,18 +97,24 @@ class Worker:
 
 @dataclass
 class Lane:
-    """One column of a model's results: a framework in one environment."""
+    """One column of a model's results: a framework in one environment (or the ``gemm``
+    probe, which measures what NumPy's BLAS can do, between the frameworks' rounds)."""
 
     framework: str
     env_name: str
     worker: Worker | None = None
     ready: dict[str, Any] = field(default_factory=dict)
-    rounds: dict[str, list[float]] = field(default_factory=lambda: {f: [] for f in FIGURES})
+    rounds: dict[str, list[float]] = field(default_factory=dict)
     peak_rss_mb: float | None = None
 
     @property
     def name(self) -> str:
         return self.framework if self.env_name == "as_is" else f"{self.framework}[{self.env_name}]"
+
+    def last(self) -> str:
+        if self.framework == "gemm":
+            return f"{self.name} {self.rounds['gemm_flops_per_s'][-1] / 1e9:.0f} GFLOP/s"
+        return f"{self.name} {self.rounds['train_samples_per_s'][-1]:,.0f}/s"
 
 
 def lanes_for(bench: BenchModel, frameworks: Sequence[str], env_names: Sequence[str]) -> list[Lane]:
@@ -129,6 +127,8 @@ def lanes_for(bench: BenchModel, frameworks: Sequence[str], env_names: Sequence[
         # Eigen/oneDNN and PyTorch's wheels with MKL, so only minikeras gets a second column.
         if fw == "minikeras":
             lanes += [Lane(fw, e) for e in env_names if e != "as_is"]
+    if bench.gemm:
+        lanes += [Lane("gemm", e) for e in env_names]
     return lanes
 
 
@@ -139,6 +139,7 @@ def run_model(bench: BenchModel, frameworks: Sequence[str], rounds: int, quick: 
     warm-up round, then ``rounds`` rounds in rotating order; return the lanes that finished."""
     lanes = lanes_for(bench, frameworks, list(envs))
     weights = log_dir / f"{bench.key}-initial.npz"
+    min_phase = ["--min-phase-s", str(MIN_PHASE_S[quick])]
     alive: list[Lane] = []
     try:
         for lane in lanes:
@@ -149,7 +150,7 @@ def run_model(bench: BenchModel, frameworks: Sequence[str], rounds: int, quick: 
                 extra = ["--load-weights", str(weights)]
             try:
                 lane.worker = Worker(lane.framework, bench.key, quick, envs[lane.env_name],
-                                     log_dir, extra)
+                                     log_dir, extra + min_phase)
                 lane.ready = lane.worker.receive(READY_TIMEOUT_S)
                 alive.append(lane)
                 log(f"  {lane.name:<28} ready, start-up {lane.ready['startup_s']:.2f} s")
@@ -166,12 +167,12 @@ def run_model(bench: BenchModel, frameworks: Sequence[str], rounds: int, quick: 
                     alive.remove(lane)
                     continue
                 if r >= 0:
-                    for f in FIGURES:
-                        lane.rounds[f].append(msg[f])
+                    for k, v in msg.items():
+                        if k != "event":
+                            lane.rounds.setdefault(k, []).append(v)
             if r >= 0:
-                log(f"  round {r + 1}/{rounds}: " + ", ".join(
-                    f"{lane.name} {lane.rounds['train_samples_per_s'][-1]:,.0f}"
-                    for lane in alive) + " train samples/s")
+                log(f"  round {r + 1}/{rounds}, train samples/s: "
+                    + ", ".join(lane.last() for lane in alive))
         for lane in list(alive):
             try:
                 lane.peak_rss_mb = lane.worker.ask("exit", 60)["peak_rss_mb"]
@@ -185,19 +186,49 @@ def run_model(bench: BenchModel, frameworks: Sequence[str], rounds: int, quick: 
     return alive
 
 
+def _spread(values: Sequence[float]) -> tuple[float, list[float]]:
+    s = summary(values)
+    return s["median"], [s["min"], s["max"]]
+
+
+def gemm_figures(key: str, train: Sequence[float], probe: Lane | None,
+                 measured: dict[str, Any], batch: int) -> dict[str, Any]:
+    """GEMM shares of one framework's training rounds, round by round against the probe's
+    round next to it (or, if the probe failed, against the start/end measurement)."""
+    n = len(train)
+    if probe is not None:
+        rates, bounds = probe.rounds["gemm_flops_per_s"], probe.rounds.get("gemm_bound_s")
+    else:
+        rates = [measured["gemm_flops_per_s"]] * n
+        bound = measured["gemm_bound_s"].get(key)
+        bounds = None if bound is None else [bound] * n
+    flops = measured["flops_per_sample"][key]
+    out: dict[str, Any] = {"train_flops_per_sample": flops}
+    out["gemm_rate_flops_per_s"], _ = _spread(rates)
+    out["gemm_fraction"], out["gemm_fraction_range"] = _spread(
+        [gemm_fraction(flops, t, r) for t, r in zip(train, rates, strict=True)])
+    if bounds:
+        out["gemm_bound_s"], _ = _spread(bounds)
+        out["gemm_bound_fraction"], out["gemm_bound_fraction_range"] = _spread(
+            [bound_fraction(b, batch, t) for t, b in zip(train, bounds, strict=True)])
+    return out
+
+
 def figures(bench: BenchModel, lanes: Sequence[Lane], gemm: dict[str, dict[str, Any]],
             batch: int) -> dict[str, dict[str, Any]]:
     """``{framework: {figure: value}}`` of one model; a second-environment lane goes inside
     its framework's entry, under its environment's name."""
     out: dict[str, dict[str, Any]] = {}
-    by_name = {lane.name: lane for lane in lanes}
-    for lane in lanes:
+    probes = {lane.env_name: lane for lane in lanes if lane.framework == "gemm"}
+    by_name = {lane.name: lane for lane in lanes if lane.framework != "gemm"}
+    for lane in by_name.values():
         entry: dict[str, Any] = {f: summary(lane.rounds[f])["median"] for f in FIGURES}
         entry.update({
             "peak_rss_mb": lane.peak_rss_mb, "startup_s": lane.ready["startup_s"],
             "import_in_worker_s": lane.ready["import_s"],
             "range": {f: [min(lane.rounds[f]), max(lane.rounds[f])] for f in FIGURES},
-            "rounds": lane.rounds, "environment": lane.env_name, "batch": batch})
+            "rounds": lane.rounds, "environment": lane.env_name, "batch": batch,
+            "compute": lane.ready.get("compute")})
         if lane.framework == "keras":
             entry["same_initial_weights"] = lane.ready["same_initial_weights"]
         if lane.framework == "minikeras":
@@ -206,106 +237,15 @@ def figures(bench: BenchModel, lanes: Sequence[Lane], gemm: dict[str, dict[str, 
                     entry[f"ratio_vs_{other}"] = {
                         f.split("_")[0]: ratio_summary(lane.rounds[f], by_name[other].rounds[f])
                         for f in FIGURES}
-        g = gemm.get(lane.env_name) or gemm["as_is"]
-        flops = g["flops_per_sample"].get(bench.key)
-        if bench.gemm and flops:
-            entry["train_flops_per_sample"] = flops
-            entry["gemm_fraction"] = gemm_fraction(flops, entry["train_samples_per_s"],
-                                                   g["gemm_flops_per_s"])
-        if bench.key in g["gemm_bound_s"]:
-            entry["gemm_bound_s"] = g["gemm_bound_s"][bench.key]
-            entry["gemm_bound_fraction"] = bound_fraction(g["gemm_bound_s"][bench.key], batch,
-                                                          entry["train_samples_per_s"])
+        measured = gemm.get(lane.env_name) or gemm["as_is"]
+        if bench.gemm and bench.key in measured["flops_per_sample"]:
+            entry.update(gemm_figures(bench.key, lane.rounds["train_samples_per_s"],
+                                      probes.get(lane.env_name), measured, batch))
         if lane.env_name == "as_is":
             out[lane.framework] = entry
         else:
             out.setdefault(lane.framework, {})[lane.env_name] = entry
     return out
-
-
-# --------------------------------------------------------------------------- machine side
-def run_gemm(env: dict[str, str], models: Sequence[str], repeats: int) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "benchmarks.suite.gemm", "--models", ",".join(models),
-           "--repeats", str(repeats)]
-    proc = subprocess.run(cmd, cwd=REPO, env=child_env(env), capture_output=True, text=True,
-                          check=False, timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"GEMM measurement failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def best_gemm(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Two measurements (start and end of the run): the faster of each, the less loaded."""
-    return {**a, "gemm_flops_per_s": max(a["gemm_flops_per_s"], b["gemm_flops_per_s"]),
-            "gemm_bound_s": {k: min(v, b["gemm_bound_s"].get(k, v))
-                             for k, v in a["gemm_bound_s"].items()}}
-
-
-IMPORT_MODULE = {"minikeras": "minikeras", "keras": "keras", "torch": "torch"}
-
-
-def import_seconds(module: str, env: dict[str, str], repeats: int) -> dict[str, Any]:
-    """``import module`` in fresh interpreters (interpreter start-up itself not counted)."""
-    code = ("import time; t = time.perf_counter(); import " + module
-            + "; print(time.perf_counter() - t)")
-    times = []
-    for _ in range(repeats):
-        proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=child_env(env),
-                              capture_output=True, text=True, check=False, timeout=300)
-        if proc.returncode != 0:
-            raise RuntimeError(f"import {module} failed:\n{proc.stderr[-1000:]}")
-        times.append(float(proc.stdout.strip().splitlines()[-1]))
-    return {"median_s": statistics.median(times), "min_s": min(times), "runs_s": times}
-
-
-def available(framework: str) -> bool:
-    return importlib.util.find_spec(IMPORT_MODULE[framework]) is not None
-
-
-def _version(*dists: str) -> str | None:
-    for d in dists:
-        try:
-            return importlib.metadata.version(d)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return None
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _git_commit() -> str | None:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True,
-                             capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=REPO, text=True, capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return rev + (" (with local changes)" if dirty.strip() else "")
-
-
-def machine_info() -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "usable_cores": usable,
-        "platform": platform.platform(), "python": platform.python_version(),
-        "versions": {"numpy": _version("numpy"), "minikeras": _version("minikeras"),
-                     "keras": _version("keras"),
-                     "tensorflow": _version("tensorflow", "tensorflow-cpu"),
-                     "torch": _version("torch"), "threadpoolctl": _version("threadpoolctl")},
-        "git_commit": _git_commit(),
-        "openblas_env": {v: os.environ.get(v) for v in OPENBLAS_VARS},
-        "load_average_start": list(os.getloadavg()),
-    }
 
 
 def run(models: Sequence[str], frameworks: Sequence[str], rounds: int, quick: bool,
@@ -315,10 +255,10 @@ def run(models: Sequence[str], frameworks: Sequence[str], rounds: int, quick: bo
     meta = machine_info()
     envs = worker_envs(os.environ)
     errors: list[str] = []
-    repeats = 1 if quick else 3
     log("import times (fresh processes)...")
-    meta["import_s"] = {fw: import_seconds(IMPORT_MODULE[fw], envs["as_is"],
-                                           repeats + (0 if fw != "minikeras" else 2))
+    # minikeras' import is short, so its median needs more runs to be steady
+    meta["import_s"] = {fw: import_seconds(fw, envs["as_is"], (1 if quick else 3)
+                                           + (2 if fw == "minikeras" else 0))
                         for fw in frameworks}
     gemm_models = [m for m in models if MODELS[m].gemm]
     log("GEMM rate" + (f" and bounds ({', '.join(gemm_models)})" if gemm_models else "") + "...")
@@ -333,12 +273,13 @@ def run(models: Sequence[str], frameworks: Sequence[str], rounds: int, quick: bo
         gemm = {name: best_gemm(gemm[name], run_gemm(env, gemm_models, 5))
                 for name, env in envs.items()}
     results: dict[str, Any] = {}
-    threadpools: dict[str, Any] = {}
+    workers: dict[str, Any] = {}
     for key, lanes in lanes_by_model.items():
         results[key] = figures(MODELS[key], lanes, gemm, spec_of(MODELS[key]).batch_size)
         for lane in lanes:
-            threadpools.setdefault(lane.name, lane.ready.get("threadpools"))
-    meta.update({"gemm": gemm, "threadpools": threadpools, "errors": errors,
+            workers.setdefault(lane.name, {"threadpools": lane.ready.get("threadpools"),
+                                           "compute": lane.ready.get("compute")})
+    meta.update({"gemm": gemm, "workers": workers, "errors": errors,
                  "load_average_end": list(os.getloadavg()), "rounds": rounds, "quick": quick,
                  "models": list(models), "frameworks": list(frameworks),
                  "duration_s": time.perf_counter() - t_start})

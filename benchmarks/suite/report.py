@@ -32,12 +32,13 @@ def _ratio(r: Mapping[str, Any] | None) -> str:
 
 def _blas(meta: Mapping[str, Any]) -> list[str]:
     out = []
-    for lane, pools in (meta.get("threadpools") or {}).items():
-        desc = "; ".join(
-            f"{p.get('internal_api')} {p.get('version') or ''} "
-            f"{p.get('architecture') or ''} ({p.get('num_threads')} threads, {p.get('prefix')})"
-            .replace("  ", " ") for p in pools or [])
-        out.append(f"* {lane} worker: {desc or 'threadpoolctl not installed'}")
+    for lane, info in (meta.get("workers") or {}).items():
+        pools = "; ".join(
+            " ".join(str(p[k]) for k in ("internal_api", "version", "architecture") if p.get(k))
+            + f" ({p.get('num_threads')} threads, {p.get('prefix')})"
+            for p in info.get("threadpools") or [])
+        out.append(f"* {lane} worker: {info.get('compute')}; threadpoolctl: "
+                   f"{pools or 'not installed'}")
     return out
 
 
@@ -71,27 +72,45 @@ def header(results: Mapping[str, Any], command: str) -> list[str]:
         f"* Versions: Python {meta['python']}, NumPy {v['numpy']}, minikeras {v['minikeras']} "
         f"(commit {meta['git_commit']}), Keras {v['keras']}, TensorFlow {v['tensorflow']}, "
         f"PyTorch {v['torch'] or 'not installed'}.",
-        f"* float32 GEMM rate (NumPy, 2048^3 matmul, best of 5): {rates}.",
+        "* float32 GEMM rate (NumPy, 2048^3 matmul, best of several, "
+        + ("at the start of the run" if meta["quick"] else "at the start and the end of the run")
+        + f"): {rates}.",
         f"* {_openblas_line(meta)}",
         "* BLAS and thread pools per worker (threadpoolctl):", *["  " + s for s in _blas(meta)],
         "",
     ]
 
 
+def unset_entry(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A model's results with minikeras' second-environment figures in its place, if any."""
+    sub = entry.get("minikeras", {}).get("openblas_unset")
+    return None if sub is None else {**entry, "minikeras": sub}
+
+
 def targets(results: Mapping[str, Any]) -> list[str]:
+    models = list(models_of(results))
+    second = any(unset_entry(e) for _, e in models)
+    extra = " measured, OpenBLAS variables unset | met? |" if second else ""
     lines = ["## Targets (issue 9)", "",
-             "| model | target | measured | met? | peak RSS of minikeras (target: under a "
-             "quarter of Keras') | met? |", "|---|---|---|---|---|---|"]
-    for key, entry in models_of(results):
-        text, met = check_target(MODELS[key].target, entry)
+             "| model | target | measured | met? |" + extra + " peak RSS of minikeras "
+             "(target: under a quarter of Keras') | met? |",
+             "|---|---|---|---|" + ("---|---|" if second else "") + "---|---|"]
+    for key, entry in models:
+        target = MODELS[key].target
+        text, met = check_target(target, entry)
+        cells = [key, target.describe(), text, yes_no(met)]
+        if second:
+            other = unset_entry(entry)
+            text2, met2 = check_target(target, other) if other else ("-", None)
+            cells += [text2, yes_no(met2)]
         rss, rss_met = check_rss(entry)
-        lines.append(f"| {key} | {MODELS[key].target.describe()} | {text} | {yes_no(met)} | "
-                     f"{rss} | {yes_no(rss_met)} |")
+        lines.append("| " + " | ".join(cells + [rss, yes_no(rss_met)]) + " |")
     imp = results["_meta"].get("import_s", {}).get("minikeras")
     if imp:
         met = imp["median_s"] < IMPORT_TARGET_S
         lines.append(f"| `import minikeras` | under {IMPORT_TARGET_S} s | "
-                     f"{imp['median_s']:.3f} s | {yes_no(met)} | | |")
+                     f"{imp['median_s']:.3f} s | {yes_no(met)} |" + (" | |" if second else "")
+                     + " | |")
     return lines + [""]
 
 
@@ -127,6 +146,10 @@ def ratios(results: Mapping[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _median_range(value: float, rng: list[float], fmt: str = "{:.0%}") -> str:
+    return f"{fmt.format(value)} [{fmt.format(rng[0])}-{fmt.format(rng[1])}]"
+
+
 def gemm_table(results: Mapping[str, Any]) -> list[str]:
     rows = []
     for key, entry in models_of(results):
@@ -136,18 +159,25 @@ def gemm_table(results: Mapping[str, Any]) -> list[str]:
             flops = figs["train_flops_per_sample"]
             achieved = flops * figs["train_samples_per_s"]
             bound = "-"
-            if "gemm_bound_s" in figs:
+            if "gemm_bound_fraction" in figs:
                 step_ms = 1e3 * figs["batch"] / figs["train_samples_per_s"]
-                bound = (f"{1e3 * figs['gemm_bound_s']:.1f} / {step_ms:.1f} = "
-                         f"{figs['gemm_bound_fraction']:.0%}")
+                bound = (f"{1e3 * figs['gemm_bound_s']:.1f} / {step_ms:.1f}: "
+                         + _median_range(figs["gemm_bound_fraction"],
+                                         figs["gemm_bound_fraction_range"]))
             rows.append(f"| {key} | {name} | {flops / 1e6:.1f} | {achieved / 1e9:.1f} | "
-                        f"{figs['gemm_fraction']:.0%} | {bound} |")
+                        f"{figs['gemm_rate_flops_per_s'] / 1e9:.0f} | "
+                        f"{_median_range(figs['gemm_fraction'], figs['gemm_fraction_range'])} "
+                        f"| {bound} |")
     if not rows:
         return []
     return ["## GEMM-bound models", "",
+            "NumPy's GEMM rate and the CNN's GEMM-only bound were measured in every round, "
+            "between the frameworks' rounds; each share is taken round by round against the "
+            "measurement of the same round: median [range].", "",
             "| model | framework | MFLOP per training sample | GFLOP/s in train_on_batch | "
-            "fraction of the GEMM rate | GEMM-only bound / step, ms |",
-            "|---|---|---:|---:|---:|---:|", *rows, ""]
+            "GEMM rate in the rounds, GFLOP/s | fraction of the GEMM rate | "
+            "GEMM-only bound / step, ms: bound as a share of the step |",
+            "|---|---|---:|---:|---:|---:|---:|", *rows, ""]
 
 
 def imports(results: Mapping[str, Any]) -> list[str]:

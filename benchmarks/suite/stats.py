@@ -67,7 +67,8 @@ def check_target(target: Target, entry: Mapping[str, Any]) -> tuple[str, bool | 
         torch = entry.get("torch", {}).get("train_samples_per_s")
         if torch is None:
             return text + ", PyTorch not run", None if met else False
-        vs = mk["train_samples_per_s"] / torch
+        per_round = mk.get("ratio_vs_torch", {}).get("train", {}).get("median")
+        vs = per_round if per_round is not None else mk["train_samples_per_s"] / torch
         text += f", {vs:.2f}x PyTorch"
         met = met and vs > 1.0
     return text, met

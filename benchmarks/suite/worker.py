@@ -1,6 +1,7 @@
 """One framework, one model, in a process of its own: ``python -m benchmarks.suite.worker``.
 
     python -m benchmarks.suite.worker --framework keras --model cnn [--quick] [--t0 EPOCH_S]
+                                      [--min-phase-s 0.25]
                                       [--save-weights F.npz | --load-weights F.npz]
 
 It imports the framework, builds the model, runs one training step and writes a JSON line
@@ -9,7 +10,8 @@ parent took just before spawning it, to the end of that first step). Then it rea
 one JSON line each, from stdin and answers each with one JSON line:
 
 * ``{"cmd": "round"}``: ``train_on_batch`` steps, one ``fit`` epoch (verbose=0, shuffle=False),
-  one ``predict``; answers the three samples/s;
+  one ``predict``, each repeated until it has run ``--min-phase-s``; answers the three
+  samples/s (``--framework gemm``: answers NumPy's GEMM rate and the CNN's GEMM-only bound);
 * ``{"cmd": "exit"}``: answers the peak RSS (``ru_maxrss``) and exits.
 
 A worker lives for all the rounds of its model so that a framework is imported once, while
@@ -25,6 +27,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,7 +36,7 @@ from benchmarks.suite.models import MODELS, Arrays, arrays, build, reset_states
 
 
 def import_framework(name: str) -> Any:
-    if name == "minikeras":
+    if name in ("minikeras", "gemm"):
         import minikeras
 
         return minikeras
@@ -94,22 +97,55 @@ class Runner:
         else:
             self.model.predict(d.x_predict, batch_size=d.predict_batch, verbose=0)
 
-    def round(self, steps: int) -> dict[str, float]:
+    def round(self, steps: int, min_s: float) -> dict[str, float]:
         d = self.data
         # Each round starts its streams afresh: a stateful model's state after predict holds
         # no gradient history (PyTorch refuses to train from inference-mode tensors).
         self.cursor = 0
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            self.train_step()
-        t1 = time.perf_counter()
-        self.fit()
-        t2 = time.perf_counter()
-        self.predict()
-        t3 = time.perf_counter()
-        return {"train_samples_per_s": steps * d.batch / (t1 - t0),
-                "fit_samples_per_s": len(d.x_fit) / (t2 - t1),
-                "predict_samples_per_s": len(d.x_predict) / (t3 - t2)}
+
+        def train() -> None:
+            for _ in range(steps):
+                self.train_step()
+
+        return {"train_samples_per_s": rate(train, steps * d.batch, min_s),
+                "fit_samples_per_s": rate(self.fit, len(d.x_fit), min_s),
+                "predict_samples_per_s": rate(self.predict, len(d.x_predict), min_s)}
+
+
+def rate(fn: Callable[[], None], samples: int, min_s: float) -> float:
+    """Samples/s of ``fn``, called again until ``min_s`` has passed: a framework that is
+    done in a few milliseconds would otherwise be timed on its clock's jitter."""
+    done, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        done += samples
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_s:
+            return done / elapsed
+
+
+class GemmProbe:
+    """The ``gemm`` lane: NumPy's float32 GEMM rate and, for a CNN, its GEMM-only bound,
+    measured once per round between the frameworks' rounds, so that each framework's share
+    of them is computed against what the machine could do at that moment, not at another."""
+
+    def __init__(self, key: str) -> None:
+        import minikeras
+        from benchmarks.bench_cnn import build_cnn
+
+        fmt = "channels_first" if key.endswith("channels_first") else "channels_last"
+        self.cnn = build_cnn(minikeras, fmt) if key.startswith("cnn") else None
+
+    def train_step(self) -> None:
+        self.round(0, 0.0)
+
+    def round(self, steps: int, min_s: float) -> dict[str, float]:
+        from benchmarks.bench_cnn import gemm_rate, gemm_seconds
+
+        out = {"gemm_flops_per_s": gemm_rate(repeats=3)}
+        if self.cnn is not None:
+            out["gemm_bound_s"] = gemm_seconds(self.cnn, repeats=3)
+        return out
 
 
 def share_weights(runner: Runner, save: str | None, load: str | None) -> bool:
@@ -143,12 +179,31 @@ def threadpools() -> list[dict[str, Any]]:
     return [{k: info.get(k) for k in keys} for info in threadpool_info()]
 
 
+def compute_library(framework: str, fw: Any) -> str:
+    """What does the arithmetic, beyond what threadpoolctl sees (PyTorch links MKL
+    statically, TensorFlow has its own Eigen/oneDNN pools)."""
+    if framework in ("minikeras", "gemm"):
+        return f"NumPy {np.__version__} (its BLAS: see threadpools)"
+    if framework == "keras":
+        import tensorflow as tf
+
+        intra = tf.config.threading.get_intra_op_parallelism_threads()
+        inter = tf.config.threading.get_inter_op_parallelism_threads()
+        return (f"TensorFlow {tf.__version__} (Eigen/oneDNN), intra-op threads "
+                f"{intra or 'default'}, inter-op threads {inter or 'default'}")
+    b = fw.backends
+    return (f"PyTorch {fw.__version__}, {fw.get_num_threads()} threads, MKL "
+            f"{'yes' if b.mkl.is_available() else 'no'}, oneDNN "
+            f"{'yes' if b.mkldnn.is_available() else 'no'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="one benchmark worker (see module docstring)")
     parser.add_argument("--framework", required=True)
     parser.add_argument("--model", required=True, choices=list(MODELS))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--t0", type=float, default=None, help="epoch seconds at spawn")
+    parser.add_argument("--min-phase-s", type=float, default=0.25)
     parser.add_argument("--save-weights")
     parser.add_argument("--load-weights")
     args = parser.parse_args(argv)
@@ -161,20 +216,25 @@ def main(argv: list[str] | None = None) -> None:
         proto.flush()
 
     t_import = time.perf_counter()
-    fw = import_framework(args.framework)
+    fw = import_framework("minikeras" if args.framework == "gemm" else args.framework)
     import_s = time.perf_counter() - t_import
     bench = MODELS[args.model]
-    runner = Runner(args.framework, fw, args.model, arrays(bench, args.quick))
-    same = share_weights(runner, args.save_weights, args.load_weights)
+    runner: Runner | GemmProbe
+    if args.framework == "gemm":
+        runner, same = GemmProbe(args.model), False
+    else:
+        runner = Runner(args.framework, fw, args.model, arrays(bench, args.quick))
+        same = share_weights(runner, args.save_weights, args.load_weights)
     runner.train_step()
     startup_s = time.time() - t_spawn
     send({"event": "ready", "startup_s": startup_s, "import_s": import_s,
-          "same_initial_weights": same, "threadpools": threadpools(), "pid": os.getpid()})
+          "same_initial_weights": same, "threadpools": threadpools(),
+          "compute": compute_library(args.framework, fw), "pid": os.getpid()})
     steps = bench.sizes(args.quick)[0]
     for line in sys.stdin:
         cmd = json.loads(line)["cmd"]
         if cmd == "round":
-            send({"event": "round", **runner.round(steps)})
+            send({"event": "round", **runner.round(steps, args.min_phase_s)})
         elif cmd == "exit":
             send({"event": "exit", "peak_rss_mb": peak_rss_mb()})
             return
