@@ -76,18 +76,20 @@ class LSTM(RNNBase):
         C = xp.empty((T + 1, N, u), dtype=Z.dtype)     # C[t] = c_t
         FC = xp.empty((T, N, u), dtype=Z.dtype)        # FC[t-1] = f(c_t)
         H[0], C[0] = states0
+        hU = xp.empty((N, 4 * u), dtype=Z.dtype)       # scratch for h_{t-1} U
         for t in range(T):
             z, a = Z[t], A[t]
-            z += H[t] @ U                                   # z_t: one matmul, all gates
+            z += xp.matmul(H[t], U, out=hU)                 # z_t: one matmul, all gates
             if self.use_bias:
                 z += self.bias.value    # after h U, in Keras' order: same float32 rounding
             # s over all four blocks in one call, then the candidate block gets f instead
             # (fewer, larger array operations: at these sizes the call count sets the speed)
             a[...] = rec.forward(z)                             # i, f_g, o
             a[:, 2 * u:3 * u] = act.forward(z[:, 2 * u:3 * u])  # g
-            C[t + 1] = a[:, u:2 * u] * C[t] + a[:, :u] * a[:, 2 * u:3 * u]
-            FC[t] = act.forward(C[t + 1])
-            H[t + 1] = a[:, 3 * u:] * FC[t]
+            c = xp.multiply(a[:, u:2 * u], C[t], out=C[t + 1])  # c_t = f_g * c_{t-1}
+            c += a[:, :u] * a[:, 2 * u:3 * u]                   #       + i * g
+            FC[t] = act.forward(c)
+            xp.multiply(a[:, 3 * u:], FC[t], out=H[t + 1])      # h_t = o * f(c_t)
         return H[1:], [H[T], C[T]], (xt, Z, A, H, C, FC)
 
     def backward(self, grad_output: Any) -> Any:
@@ -109,6 +111,11 @@ class LSTM(RNNBase):
 
             dL/dW = sum_t x_t^T dz_t,   dL/dU = sum_t h_{t-1}^T dz_t,   dL/db = sum_t,n dz_t,
             dL/dx_t = dz_t W^T
+
+        The derivatives s'(z), f'(z_c) and f'(c_t) depend only on the forward pass: they are
+        computed for every step at once before the loop (a few array operations instead of
+        a few per step), as the factor D_t = [s'(z_i) | s'(z_f) | f'(z_c) | s'(z_o)], so that
+        dz_t = [di | df | dg | do] * D_t is one multiplication per step.
         """
         # g_t for every step (None: only the final state got a gradient) and the
         # gradients arriving at the final states, time-major (T, N, u)
@@ -116,26 +123,41 @@ class LSTM(RNNBase):
         need_dx = self.input_grad_needed   # False for a model's first layer
         xp = backend.xp
         xt, Z, A, H, C, FC = cache
-        T, N, D = xt.shape
+        T, N, _ = xt.shape
         u = self.units
         act, rec = self.activation, self.recurrent_activation
         U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)   # C order for BLAS
         zeros = xp.zeros((N, u), dtype=Z.dtype)
         dh_next = dfinals[0] if dfinals[0] is not None else zeros
         dc_next = dfinals[1] if dfinals[1] is not None else zeros
-        dZ = xp.empty_like(Z)
-        dA = xp.empty((N, 4 * u), dtype=Z.dtype)       # dL/d[i | f_g | g | o] of one step
+        # the factors from the forward pass, every step at once (see above); a softmax
+        # activation has a Jacobian, not a factor, and is applied step by step instead
+        factors = act.elementwise and rec.elementwise
+        dZ = rec.derivative(Z, A) if factors else xp.empty_like(Z)   # D_t: s' on every block,
+        if factors:
+            dZ[..., 2 * u:3 * u] = act.derivative(Z[..., 2 * u:3 * u],         # f' on g's
+                                                  A[..., 2 * u:3 * u])
+            dFC = act.derivative(C[1:], FC)                            # f'(c_t)
+        dA = xp.empty((N, 4 * u), dtype=Z.dtype)   # dL/d[i | f_g | g | o] of one step
         for t in reversed(range(T)):
             a, z, dz = A[t], Z[t], dZ[t]
             i, f_g, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
             dh = dh_next if dhs is None else dhs[t] + dh_next
-            dA[:, 3 * u:] = dh * FC[t]                                   # do
-            dc = dc_next + act.backward(C[t + 1], FC[t], dh * o)         # dc
-            dA[:, :u] = dc * g                                           # di
-            dA[:, u:2 * u] = dc * C[t]                                   # df
-            dA[:, 2 * u:3 * u] = dc * i                                  # dg
-            dz[...] = rec.backward(z, a, dA)                    # s' on every block...
-            dz[:, 2 * u:3 * u] = act.backward(z[:, 2 * u:3 * u], g, dA[:, 2 * u:3 * u])  # f' on g
+            xp.multiply(dh, FC[t], out=dA[:, 3 * u:])                    # do
+            if factors:                                                  # dc
+                dc = dh * o
+                dc *= dFC[t]
+                dc += dc_next
+            else:
+                dc = dc_next + act.backward(C[t + 1], FC[t], dh * o)
+            xp.multiply(dc, g, out=dA[:, :u])                            # di
+            xp.multiply(dc, C[t], out=dA[:, u:2 * u])                    # df
+            xp.multiply(dc, i, out=dA[:, 2 * u:3 * u])                   # dg
+            if factors:
+                dz *= dA                                                 # dz_t = dA * D_t
+            else:
+                dz[...] = rec.backward(z, a, dA)
+                dz[:, 2 * u:3 * u] = act.backward(z[:, 2 * u:3 * u], g, dA[:, 2 * u:3 * u])
             dc_next = dc * f_g
             dh_next = dz @ U_T
         if self.trainable:
