@@ -180,8 +180,17 @@ class Activation:
         #: softmax and sigmoid: cross-entropy after them is computed from their input (logits).
         self.has_logits = has_logits
 
-    def forward(self, x: Any) -> Any:
-        return self.fn(x, **self.params)
+    def forward(self, x: Any, out: Any = None) -> Any:
+        """f(x); with ``out``, written into that array (the recurrent layers' time loops
+        reuse their buffers: at their small sizes every temporary array costs)."""
+        if out is None:
+            return self.fn(x, **self.params)
+        into = _INTO.get(self.name) if self.fn is _TABLE.get(self.name, (None,))[0] else None
+        if into is None:
+            out[...] = self.fn(x, **self.params)
+        else:
+            into(x, out)
+        return out
 
     def backward(self, x: Any, y: Any, dy: Any) -> Any:
         if self.grad is None:
@@ -209,6 +218,26 @@ class Activation:
     def __repr__(self) -> str:
         return f"<activation {self.name}>"
 
+
+def _sigmoid_into(x: Any, out: Any) -> None:
+    """``sigmoid`` written into ``out``: the same operations, so the same float32 bits."""
+    xp = _xp()
+    xp.negative(x, out=out)
+    if xp is np:
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+    else:
+        xp.exp(out, out=out)
+    out += 1
+    xp.reciprocal(out, out=out)
+
+
+#: in-place versions of the activations the recurrent layers use most
+_INTO: dict[str, Callable[[Any, Any], Any]] = {
+    "sigmoid": _sigmoid_into,
+    "tanh": lambda x, out: _xp().tanh(x, out=out),
+    "relu": lambda x, out: _xp().maximum(x, 0, out=out),
+}
 
 _TABLE: dict[str, tuple[Callable, Callable, bool]] = {
     "linear": (linear, _d_linear, False),

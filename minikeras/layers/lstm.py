@@ -77,19 +77,21 @@ class LSTM(RNNBase):
         FC = xp.empty((T, N, u), dtype=Z.dtype)        # FC[t-1] = f(c_t)
         H[0], C[0] = states0
         hU = xp.empty((N, 4 * u), dtype=Z.dtype)       # scratch for h_{t-1} U
+        ig = xp.empty((N, u), dtype=Z.dtype)           # scratch for i * g
+        # (fewer, larger array operations, written into buffers: at these sizes the number
+        # of NumPy calls and temporaries sets the speed)
         for t in range(T):
             z, a = Z[t], A[t]
+            i, f_g, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
             z += xp.matmul(H[t], U, out=hU)                 # z_t: one matmul, all gates
             if self.use_bias:
                 z += self.bias.value    # after h U, in Keras' order: same float32 rounding
-            # s over all four blocks in one call, then the candidate block gets f instead
-            # (fewer, larger array operations: at these sizes the call count sets the speed)
-            a[...] = rec.forward(z)                             # i, f_g, o
-            a[:, 2 * u:3 * u] = act.forward(z[:, 2 * u:3 * u])  # g
-            c = xp.multiply(a[:, u:2 * u], C[t], out=C[t + 1])  # c_t = f_g * c_{t-1}
-            c += a[:, :u] * a[:, 2 * u:3 * u]                   #       + i * g
-            FC[t] = act.forward(c)
-            xp.multiply(a[:, 3 * u:], FC[t], out=H[t + 1])      # h_t = o * f(c_t)
+            rec.forward(z, out=a)                       # s over all four blocks in one call,
+            act.forward(z[:, 2 * u:3 * u], out=g)       # then g = f(z_c) replaces the third
+            c = xp.multiply(f_g, C[t], out=C[t + 1])    # c_t = f_g * c_{t-1}
+            c += xp.multiply(i, g, out=ig)              #       + i * g
+            act.forward(c, out=FC[t])                   # f(c_t)
+            xp.multiply(o, FC[t], out=H[t + 1])         # h_t = o * f(c_t)
         return H[1:], [H[T], C[T]], (xt, Z, A, H, C, FC)
 
     def backward(self, grad_output: Any) -> Any:

@@ -55,7 +55,7 @@ class SimpleRNN(RNNBase):
         hU = xp.empty((N, u), dtype=Z.dtype)         # scratch for h_{t-1} U
         for t in range(T):
             Z[t] += xp.matmul(H[t], U, out=hU)           # z_t = x_t W + b + h_{t-1} U
-            H[t + 1] = self.activation.forward(Z[t])     # h_t = f(z_t)
+            self.activation.forward(Z[t], out=H[t + 1])  # h_t = f(z_t)
         return H[1:], [H[T]], (xt, Z, H)
 
     def backward(self, grad_output: Any) -> Any:
