@@ -130,3 +130,26 @@ def test_unknown_name_lists_valid_names() -> None:
     assert "relux" in str(info.value) and "softmax" in str(info.value)
     with pytest.raises(TypeError):
         activations.get(42)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "elu", "softmax", "linear"])
+def test_forward_into_buffer_matches(name):
+    """``forward(x, out=buf)`` (used by the RNN time loops) gives the same bits as forward(x),
+    in place for sigmoid/tanh/relu and through a copy for the others."""
+    act = activations.get(name)
+    x = np.random.default_rng(1).standard_normal((4, 6)).astype("float32") * 30
+    buf = np.empty_like(x)
+    assert act.forward(x, out=buf) is buf
+    np.testing.assert_array_equal(buf, act.forward(x))
+
+
+def test_derivative_is_the_backward_factor():
+    x = np.random.default_rng(2).standard_normal((3, 5))
+    dy = np.random.default_rng(3).standard_normal((3, 5))
+    for name in ["tanh", "relu", "linear", "elu", "softsign"]:
+        act = activations.get(name)
+        y = act.forward(x)
+        np.testing.assert_allclose(act.derivative(x, y) * dy, act.backward(x, y, dy),
+                                   rtol=1e-12)
+        assert act.derivative(x, y).shape == x.shape
+    assert not activations.get("softmax").elementwise
