@@ -32,8 +32,13 @@ A round is: ``train_on_batch`` on consecutive batches, then one ``fit`` epoch ov
 array (``verbose=0, shuffle=False``), then ``predict`` over a fixed array (at the tutorial's
 evaluation batch size). Each of the three is repeated until it has run 0.25 s, so that a
 framework that is done in milliseconds is not timed on clock jitter. One warm-up round, not
-recorded, comes first: Keras traces its ``tf.function`` s on first use. ``--quick`` does a
-quarter of the work per call, repeats each for 0.05 s, and runs 2 rounds.
+recorded, comes first: it makes every call once (Keras traces its ``tf.function`` s on first
+use) and cuts the work of a framework too slow to do it in about 2 s: ``train_on_batch``
+stops after 2 s, ``fit`` and ``predict`` get as many batches as its training rate allows
+in 2 s (at least 2). On a quiet machine nothing is cut; on one shared with other work a
+framework whose threads wait on each other can slow down a hundredfold, and the run must
+still end. The report gives the work per call of each framework. ``--quick`` does a quarter
+of the work per call, repeats each for 0.05 s, cuts at 0.5 s, and runs 2 rounds.
 
 For the CNNs and the autoencoder one more lane takes part in the rotation: a NumPy process
 (in each OpenBLAS environment, see below) that measures the float32 GEMM rate and the CNN's

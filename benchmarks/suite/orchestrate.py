@@ -35,7 +35,9 @@ from benchmarks.suite.stats import (
 Log = Callable[[str], None]
 READY_TIMEOUT_S = 300.0    # a cold Keras import on a busy machine can take a minute
 ROUND_TIMEOUT_S = 600.0
-MIN_PHASE_S = {False: 0.25, True: 0.05}  # by --quick: each timed call repeats for this long
+# by --quick: each timed call repeats for at least MIN_PHASE_S and is cut to about MAX_PHASE_S
+MIN_PHASE_S = {False: 0.25, True: 0.05}
+MAX_PHASE_S = {False: 2.0, True: 0.5}
 
 
 class WorkerError(RuntimeError):
@@ -139,7 +141,8 @@ def run_model(bench: BenchModel, frameworks: Sequence[str], rounds: int, quick: 
     warm-up round, then ``rounds`` rounds in rotating order; return the lanes that finished."""
     lanes = lanes_for(bench, frameworks, list(envs))
     weights = log_dir / f"{bench.key}-initial.npz"
-    min_phase = ["--min-phase-s", str(MIN_PHASE_S[quick])]
+    min_phase = ["--min-phase-s", str(MIN_PHASE_S[quick]), "--max-phase-s",
+                 str(MAX_PHASE_S[quick])]
     alive: list[Lane] = []
     try:
         for lane in lanes:
@@ -160,16 +163,18 @@ def run_model(bench: BenchModel, frameworks: Sequence[str], rounds: int, quick: 
         for r in range(-1, rounds):  # round -1 is the warm-up (Keras traces its functions)
             for lane in round_order(list(alive), max(r, 0)):
                 try:
-                    msg = lane.worker.ask("round")
+                    msg = lane.worker.ask("warmup" if r < 0 else "round")
                 except WorkerError as exc:
                     errors.append(str(exc))
                     log(f"  {lane.name}: FAILED in round {r + 1}; dropped")
                     alive.remove(lane)
                     continue
-                if r >= 0:
-                    for k, v in msg.items():
-                        if k != "event":
-                            lane.rounds.setdefault(k, []).append(v)
+                if r < 0:
+                    lane.ready.update(msg)  # the sizes the warm-up chose
+                    continue
+                for k, v in msg.items():
+                    if k != "event":
+                        lane.rounds.setdefault(k, []).append(v)
             if r >= 0:
                 log(f"  round {r + 1}/{rounds}, train samples/s: "
                     + ", ".join(lane.last() for lane in alive))
@@ -228,7 +233,9 @@ def figures(bench: BenchModel, lanes: Sequence[Lane], gemm: dict[str, dict[str, 
             "import_in_worker_s": lane.ready["import_s"],
             "range": {f: [min(lane.rounds[f]), max(lane.rounds[f])] for f in FIGURES},
             "rounds": lane.rounds, "environment": lane.env_name, "batch": batch,
-            "compute": lane.ready.get("compute")})
+            "compute": lane.ready.get("compute"),
+            "sizes": {k: lane.ready.get(k) for k in ("train_steps", "fit_batches",
+                                                     "predict_batches")}})
         if lane.framework == "keras":
             entry["same_initial_weights"] = lane.ready["same_initial_weights"]
         if lane.framework == "minikeras":
@@ -278,7 +285,9 @@ def run(models: Sequence[str], frameworks: Sequence[str], rounds: int, quick: bo
         results[key] = figures(MODELS[key], lanes, gemm, spec_of(MODELS[key]).batch_size)
         for lane in lanes:
             workers.setdefault(lane.name, {"threadpools": lane.ready.get("threadpools"),
-                                           "compute": lane.ready.get("compute")})
+                                           "compute": lane.ready.get("compute"),
+            "sizes": {k: lane.ready.get(k) for k in ("train_steps", "fit_batches",
+                                                     "predict_batches")}})
     meta.update({"gemm": gemm, "workers": workers, "errors": errors,
                  "load_average_end": list(os.getloadavg()), "rounds": rounds, "quick": quick,
                  "models": list(models), "frameworks": list(frameworks),

@@ -118,16 +118,25 @@ def models_of(results: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]
     return ((k, v) for k, v in results.items() if not k.startswith("_"))
 
 
+def _sizes(figs: Mapping[str, Any]) -> str:
+    sz = figs.get("sizes") or {}
+    return " / ".join(str(sz.get(k, "-")) for k in ("train_steps", "fit_batches",
+                                                     "predict_batches"))
+
+
 def throughput(results: Mapping[str, Any]) -> list[str]:
     lines = ["## Throughput: samples/s, median of the rounds [slowest-fastest round]", "",
+             "Work per call: train_on_batch steps / fit batches / predict batches (fewer for a "
+             "framework too slow to do them in about 2 s, see the docstring).", "",
              "| model | framework | train_on_batch | fit (1 epoch) | predict | peak RSS, MB | "
-             "start-up to first step, s |", "|---|---|---:|---:|---:|---:|---:|"]
+             "start-up to first step, s | work per call |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
     for key, entry in models_of(results):
         for name, figs in lanes(entry):
             lines.append(
                 f"| {key} | {name} | {_rate(figs, 'train_samples_per_s')} | "
                 f"{_rate(figs, 'fit_samples_per_s')} | {_rate(figs, 'predict_samples_per_s')} | "
-                f"{figs['peak_rss_mb']:,.0f} | {figs['startup_s']:.2f} |")
+                f"{figs['peak_rss_mb']:,.0f} | {figs['startup_s']:.2f} | {_sizes(figs)} |")
     return lines + [""]
 
 

@@ -1,7 +1,7 @@
 """One framework, one model, in a process of its own: ``python -m benchmarks.suite.worker``.
 
     python -m benchmarks.suite.worker --framework keras --model cnn [--quick] [--t0 EPOCH_S]
-                                      [--min-phase-s 0.25]
+                                      [--min-phase-s 0.25] [--max-phase-s 2]
                                       [--save-weights F.npz | --load-weights F.npz]
 
 It imports the framework, builds the model, runs one training step and writes a JSON line
@@ -9,9 +9,12 @@ It imports the framework, builds the model, runs one training step and writes a 
 parent took just before spawning it, to the end of that first step). Then it reads commands,
 one JSON line each, from stdin and answers each with one JSON line:
 
-* ``{"cmd": "round"}``: ``train_on_batch`` steps, one ``fit`` epoch (verbose=0, shuffle=False),
-  one ``predict``, each repeated until it has run ``--min-phase-s``; answers the three
-  samples/s (``--framework gemm``: answers NumPy's GEMM rate and the CNN's GEMM-only bound);
+* ``{"cmd": "warmup"}``: every call once, and fit/predict sizes cut to about
+  ``--max-phase-s`` at this framework's speed (see ``Runner.warmup``); answers the sizes;
+* ``{"cmd": "round"}``: ``train_on_batch`` steps (stopping early after ``--max-phase-s``), one
+  ``fit`` epoch (verbose=0, shuffle=False), one ``predict``, each repeated until it has run
+  ``--min-phase-s``; answers the three samples/s (``--framework gemm``: answers NumPy's GEMM
+  rate and the CNN's GEMM-only bound);
 * ``{"cmd": "exit"}``: answers the peak RSS (``ru_maxrss``) and exits.
 
 A worker lives for all the rounds of its model so that a framework is imported once, while
@@ -58,6 +61,7 @@ class Runner:
 
     def __init__(self, framework: str, fw: Any, key: str, data: Arrays) -> None:
         self.framework, self.data, self.cursor = framework, data, 0
+        self.fit_rows, self.predict_rows = len(data.x_fit), len(data.x_predict)
         if framework == "torch":
             from benchmarks.suite import torch_models
 
@@ -80,45 +84,70 @@ class Runner:
         self.model.train_on_batch(*self.data.train_batch(self.cursor))
         self.cursor += 1
 
-    def fit(self) -> None:
-        d = self.data
+    def train(self, steps: int, max_s: float) -> int:
+        """Up to ``steps`` steps, fewer if ``max_s`` runs out; returns the samples done."""
+        t0 = time.perf_counter()
+        for i in range(steps):
+            self.train_step()
+            if time.perf_counter() - t0 > max_s:
+                return (i + 1) * self.data.batch
+        return steps * self.data.batch
+
+    def fit(self, rows: int | None = None) -> int:
+        d, n = self.data, rows or self.fit_rows
         self.reset()
         if self.framework == "torch":
-            self.model.fit(d.x_fit, d.y_fit, batch_size=d.batch)
+            self.model.fit(d.x_fit[:n], d.y_fit[:n], batch_size=d.batch)
         else:
-            self.model.fit(d.x_fit, d.y_fit, batch_size=d.batch, epochs=1, verbose=0,
+            self.model.fit(d.x_fit[:n], d.y_fit[:n], batch_size=d.batch, epochs=1, verbose=0,
                            shuffle=False)
+        return n
 
-    def predict(self) -> None:
-        d = self.data
+    def predict(self, rows: int | None = None) -> int:
+        d, n = self.data, rows or self.predict_rows
         self.reset()
         if self.framework == "torch":
-            self.model.predict(d.x_predict, batch_size=d.predict_batch)
+            self.model.predict(d.x_predict[:n], batch_size=d.predict_batch)
         else:
-            self.model.predict(d.x_predict, batch_size=d.predict_batch, verbose=0)
+            self.model.predict(d.x_predict[:n], batch_size=d.predict_batch, verbose=0)
+        return n
 
-    def round(self, steps: int, min_s: float) -> dict[str, float]:
+    def warmup(self, steps: int, max_s: float) -> dict[str, int]:
+        """Every call once (Keras traces each of its functions on first use), and the sizes of
+        fit and predict cut to what this framework does in about ``max_s`` at its training
+        rate: on a machine shared with other work a framework can slow down a hundredfold
+        (threads waiting on each other), and a full run must still end in minutes."""
         d = self.data
+        self.cursor = 0
+        t0 = time.perf_counter()
+        per_s = self.train(steps, max_s) / (time.perf_counter() - t0)
+
+        def batches(rows: int, batch: int, speed: float) -> int:
+            return batch * max(2, min(rows // batch, int(max_s * per_s * speed / batch)))
+
+        self.fit_rows = batches(len(d.x_fit), d.batch, 1.0)
+        # predict is the forward pass alone: about three times the training rate; say two
+        self.predict_rows = batches(len(d.x_predict), d.predict_batch, 2.0)
+        self.fit(2 * d.batch)
+        self.predict(2 * d.predict_batch)
+        return {"train_steps": steps, "fit_batches": self.fit_rows // d.batch,
+                "predict_batches": self.predict_rows // d.predict_batch}
+
+    def round(self, steps: int, min_s: float, max_s: float) -> dict[str, float]:
         # Each round starts its streams afresh: a stateful model's state after predict holds
         # no gradient history (PyTorch refuses to train from inference-mode tensors).
         self.cursor = 0
-
-        def train() -> None:
-            for _ in range(steps):
-                self.train_step()
-
-        return {"train_samples_per_s": rate(train, steps * d.batch, min_s),
-                "fit_samples_per_s": rate(self.fit, len(d.x_fit), min_s),
-                "predict_samples_per_s": rate(self.predict, len(d.x_predict), min_s)}
+        return {"train_samples_per_s": rate(lambda: self.train(steps, max_s), min_s),
+                "fit_samples_per_s": rate(self.fit, min_s),
+                "predict_samples_per_s": rate(self.predict, min_s)}
 
 
-def rate(fn: Callable[[], None], samples: int, min_s: float) -> float:
-    """Samples/s of ``fn``, called again until ``min_s`` has passed: a framework that is
-    done in a few milliseconds would otherwise be timed on its clock's jitter."""
+def rate(fn: Callable[[], int], min_s: float) -> float:
+    """Samples/s of ``fn`` (which returns the samples it did), called again until ``min_s``
+    has passed: a framework done in milliseconds would otherwise be timed on clock jitter."""
     done, t0 = 0, time.perf_counter()
     while True:
-        fn()
-        done += samples
+        done += fn()
         elapsed = time.perf_counter() - t0
         if elapsed >= min_s:
             return done / elapsed
@@ -137,9 +166,12 @@ class GemmProbe:
         self.cnn = build_cnn(minikeras, fmt) if key.startswith("cnn") else None
 
     def train_step(self) -> None:
-        self.round(0, 0.0)
+        self.round(0, 0.0, 0.0)
 
-    def round(self, steps: int, min_s: float) -> dict[str, float]:
+    def warmup(self, steps: int, max_s: float) -> dict[str, int]:
+        return {}
+
+    def round(self, steps: int, min_s: float, max_s: float) -> dict[str, float]:
         from benchmarks.bench_cnn import gemm_rate, gemm_seconds
 
         out = {"gemm_flops_per_s": gemm_rate(repeats=3)}
@@ -204,6 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--t0", type=float, default=None, help="epoch seconds at spawn")
     parser.add_argument("--min-phase-s", type=float, default=0.25)
+    parser.add_argument("--max-phase-s", type=float, default=2.0)
     parser.add_argument("--save-weights")
     parser.add_argument("--load-weights")
     args = parser.parse_args(argv)
@@ -233,8 +266,10 @@ def main(argv: list[str] | None = None) -> None:
     steps = bench.sizes(args.quick)[0]
     for line in sys.stdin:
         cmd = json.loads(line)["cmd"]
-        if cmd == "round":
-            send({"event": "round", **runner.round(steps, args.min_phase_s)})
+        if cmd == "warmup":
+            send({"event": "warmup", **runner.warmup(steps, args.max_phase_s)})
+        elif cmd == "round":
+            send({"event": "round", **runner.round(steps, args.min_phase_s, args.max_phase_s)})
         elif cmd == "exit":
             send({"event": "exit", "peak_rss_mb": peak_rss_mb()})
             return
