@@ -107,7 +107,7 @@ class Dense(_ActivationMixin, Layer):
     def forward(self, inputs: Any, training: bool = False) -> Any:
         z = inputs @ self.kernel.value
         if self.use_bias:
-            z = z + self.bias.value
+            z += self.bias.value  # z is a fresh product: add in place, no temporary
         y = self._activate(z)
         self.cache = (inputs, z, y)
         return y
