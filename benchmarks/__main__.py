@@ -65,7 +65,7 @@ The figures
   reaches on one large product (best of three 2048^3 ``matmul`` in the same round); median
   and range over the rounds.
 * **GEMM-only bound** (CNN): the time of the step's eight large matrix products, at the
-  step's shapes, run alone in NumPy (``benchmarks.bench_cnn.gemm_seconds``, best of three in
+  step's shapes, run alone in NumPy (``benchmarks.bench_cnn.gemm_seconds``, best of five in
   the same round), divided by the framework's step time (batch / train samples/s). 100% would
   be a step that is nothing but those products; the target for minikeras is 85%. Keras and
   PyTorch can exceed 100%: their convolutions are not NumPy products (oneDNN, direct or
