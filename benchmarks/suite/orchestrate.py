@@ -51,7 +51,7 @@ class Worker:
                  log_dir: Path, extra: Sequence[str] = ()) -> None:
         self.label = f"{model}/{framework}"
         self.stderr_path = log_dir / f"{model}-{framework}-{len(os.listdir(log_dir))}.log"
-        self._stderr: IO[bytes] = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
+        self._stderr: IO[bytes] = open(self.stderr_path, "wb")  # closed in close()
         cmd = [sys.executable, "-m", "benchmarks.suite.worker", "--framework", framework,
                "--model", model, "--t0", repr(time.time()), *(["--quick"] if quick else []),
                *extra]
@@ -62,6 +62,8 @@ class Worker:
         self._sel.register(self.proc.stdout, selectors.EVENT_READ)
 
     def receive(self, timeout: float) -> dict[str, Any]:
+        # select() sees the pipe, not the text buffer above it: this is sound because a
+        # worker writes exactly one line per command, so no second line waits in the buffer.
         if not self._sel.select(timeout):
             raise WorkerError(f"{self.label}: no answer within {timeout:.0f} s{self.tail()}")
         line = self.proc.stdout.readline()
@@ -264,9 +266,13 @@ def run(models: Sequence[str], frameworks: Sequence[str], rounds: int, quick: bo
     errors: list[str] = []
     log("import times (fresh processes)...")
     # minikeras' import is short, so its median needs more runs to be steady
-    meta["import_s"] = {fw: import_seconds(fw, envs["as_is"], (1 if quick else 3)
-                                           + (2 if fw == "minikeras" else 0))
-                        for fw in frameworks}
+    meta["import_s"] = {}
+    for fw in frameworks:
+        try:
+            meta["import_s"][fw] = import_seconds(fw, envs["as_is"], (1 if quick else 3)
+                                                  + (2 if fw == "minikeras" else 0))
+        except RuntimeError as exc:
+            errors.append(str(exc))
     gemm_models = [m for m in models if MODELS[m].gemm]
     log("GEMM rate" + (f" and bounds ({', '.join(gemm_models)})" if gemm_models else "") + "...")
     gemm = {name: run_gemm(env, gemm_models, 3 if quick else 5) for name, env in envs.items()}
