@@ -420,3 +420,24 @@ def test_stop_training_from_a_callback() -> None:
     assert model.optimizer.iterations == 2 and history.epoch == [0]
     model.fit(x, y, epochs=1, batch_size=2, verbose=0)  # a new fit starts afresh
     assert model.optimizer.iterations == 7
+
+
+def test_predict_and_evaluate_release_layer_caches():
+    """No backward follows predict/evaluate: each batch's cached arrays are dropped, so two
+    batches' worth (the CNN's 160 MB patch matrix at batch 256) are never held at once."""
+    from minikeras import Input, Model, Sequential, layers
+
+    inner = Sequential([Input((4, 3)), layers.TimeDistributed(layers.Dense(2))])
+    inp = Input((4, 3))
+    out = layers.Dense(1)(layers.Flatten()(inner(inp)))
+    model = Model(inp, out)
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((6, 4, 3), "float32"), np.ones((6, 1), "float32")
+    model.train_on_batch(x, y)
+    td = inner.layers[0]
+    assert td.cache is not None and td.layer.cache is not None
+    model.predict(x, batch_size=4, verbose=0)
+    assert td.cache is None and td.layer.cache is None and model.cache == {}
+    model.train_on_batch(x, y)
+    model.evaluate(x, y, batch_size=4, verbose=0)
+    assert td.cache is None and td.layer.cache is None and model.cache == {}

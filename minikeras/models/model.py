@@ -278,6 +278,17 @@ class Model(TrainerMixin, Layer):
         self.optimizer.apply([w.grad for w in params], params)              # 4. update
         self._update_metrics(ys, outs, loss, int(xs[0].shape[0]), sample_weight)  # 5. metrics
 
+    def _release_caches(self) -> None:
+        """Forget what the layers kept for a backward pass. ``predict`` and ``evaluate``
+        never run one: released after each batch, a batch's arrays (the CNN's patch matrix,
+        160 MB at batch 256) are not still held while the next batch computes its own."""
+        def release(layer: Layer) -> None:
+            for sub in layer._sublayers:
+                release(sub)
+            layer.cache = None   # a Sequential ignores None; a Functional empties its nodes
+
+        release(self)
+
     def _test_step(self, xs: list[Any], ys: list[Any], sample_weight: Any = None) -> None:
         outs = self._forward(xs, training=False)
         loss, _, _ = self._loss_and_grads(ys, outs, sample_weight)

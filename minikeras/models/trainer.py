@@ -226,9 +226,11 @@ class TrainerMixin:
     def _run_test(self, xs: list, ys: list, sw: Any, n: int, batch_size: int,
                   bar: Progbar | None) -> dict[str, float]:
         self.reset_metrics()
+        self._release_caches()
         for step, idx in enumerate(self._batches(n, batch_size)):
             bw = None if sw is None else backend.to_device(sw[idx])
             self._test_step(self._take(xs, idx, True), self._take(ys, idx, True), bw)
+            self._release_caches()
             if bar is not None:
                 bar.update(step + 1, _LazyLogs(self),
                            finalize=False)
@@ -267,9 +269,11 @@ class TrainerMixin:
         steps_total = -(-n // batch_size)
         bar = Progbar(steps_total, verbose=verbose) if verbose else None
         chunks: list[list[np.ndarray]] = []
+        self._release_caches()
         for step, idx in enumerate(self._batches(n, batch_size)):
             outs = self._forward(self._take(xs, idx, True), training=False)
             chunks.append([backend.to_numpy(o) for o in outs])
+            self._release_caches()
             if bar is not None:
                 bar.update(step + 1, finalize=step + 1 == steps_total)
         if not chunks:
