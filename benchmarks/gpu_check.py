@@ -37,6 +37,7 @@ import numpy as np
 
 import minikeras as mk
 from benchmarks.gpu_models import LAYER_CASES, MODELS, LayerCase, ModelCase, case_inputs
+from benchmarks.suite.machine import cpu_model
 from minikeras import backend
 from minikeras.utils import check_layer_gradients
 
@@ -111,20 +112,10 @@ def _threads() -> int | None:
     return os.cpu_count()
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def versions(report: Report, use_cupy: bool, use_torch: bool) -> None:
     v: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform(),
                          "cpu_count": os.cpu_count(), "numpy": np.__version__,
-                         "cpu": _cpu_model(), "blas_threads": _threads(),
+                         "cpu": cpu_model(), "blas_threads": _threads(),
                          "minikeras": mk.__version__}
     if use_cupy:
         import cupy

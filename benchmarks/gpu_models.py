@@ -253,40 +253,17 @@ def _t_cnn(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
 
 
 def _t_rnn(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
-    nn = torch.nn
+    from benchmarks.suite.torch_models import rnn_net
 
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.rnn, self.fc = nn.RNN(28, 50, batch_first=True), nn.Linear(50, 10)
-
-        def forward(self, inp: Any) -> Any:
-            return self.fc(self.rnn(inp)[1][-1])
-
-    net = Net()
-    return TorchStep(torch, net, lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7),
-                     nn.functional.cross_entropy, x, y, True)
+    return TorchStep(torch, rnn_net(torch), lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7),
+                     torch.nn.functional.cross_entropy, x, y, True)
 
 
 def _t_lstm(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
-    nn = torch.nn
+    from benchmarks.suite.torch_models import lstm_net
 
-    class Net(nn.Module):
-        """Stateful: the final (h, c) of one batch starts the next (no gradient across)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.lstm, self.fc = nn.LSTM(1, 20, batch_first=True), nn.Linear(20, 1)
-            self.state: Any = None
-
-        def forward(self, inp: Any) -> Any:
-            out, (h, c) = self.lstm(inp, self.state)
-            self.state = (h.detach(), c.detach())
-            return self.fc(out)
-
-    net = Net()
-    return TorchStep(torch, net, lambda p: torch.optim.Adam(p, lr=0.006, eps=1e-7),
-                     nn.functional.mse_loss, x, y, False, stateful=True)
+    return TorchStep(torch, lstm_net(torch), lambda p: torch.optim.Adam(p, lr=0.006, eps=1e-7),
+                     torch.nn.functional.mse_loss, x, y, False, stateful=True)
 
 
 def _t_autoencoder(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:

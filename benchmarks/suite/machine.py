@@ -78,7 +78,7 @@ def _version(*dists: str) -> str | None:
     return None
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -103,7 +103,7 @@ def machine_info() -> dict[str, Any]:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "usable_cores": usable,
+        "cpu": cpu_model(), "cores": os.cpu_count(), "usable_cores": usable,
         "platform": platform.platform(), "python": platform.python_version(),
         "versions": {"numpy": _version("numpy"), "minikeras": _version("minikeras"),
                      "keras": _version("keras"),

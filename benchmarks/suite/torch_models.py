@@ -93,9 +93,9 @@ def build(torch: Any, key: str) -> TorchModel:
                             nn.Linear(1024, 10))
         return TorchModel(torch, net, _adam(torch, 1e-4), F.cross_entropy, True, nchw=True)
     if key == "rnn":
-        return TorchModel(torch, _rnn_net(torch), _adam(torch, 0.001), F.cross_entropy, True)
+        return TorchModel(torch, rnn_net(torch), _adam(torch, 0.001), F.cross_entropy, True)
     if key == "lstm":
-        return TorchModel(torch, _lstm_net(torch), _adam(torch, 0.006), F.mse_loss, False)
+        return TorchModel(torch, lstm_net(torch), _adam(torch, 0.006), F.mse_loss, False)
     if key == "autoencoder":
         dims = (784, *AE_UNITS)
         acts = [True, True, True, False, True, True, True]  # the 2-D code is linear
@@ -107,7 +107,8 @@ def build(torch: Any, key: str) -> TorchModel:
     raise KeyError(f"no PyTorch twin for {key!r}")
 
 
-def _rnn_net(torch: Any) -> Any:
+def rnn_net(torch: Any) -> Any:
+    """SimpleRNN(50) over 28 rows -> Dense(10) logits (also the GPU check's twin)."""
     nn = torch.nn
 
     class Net(nn.Module):
@@ -121,7 +122,8 @@ def _rnn_net(torch: Any) -> Any:
     return Net()
 
 
-def _lstm_net(torch: Any) -> Any:
+def lstm_net(torch: Any) -> Any:
+    """Stateful LSTM(20) -> per-step Dense(1) (also the GPU check's twin)."""
     nn = torch.nn
 
     class Net(nn.Module):
