@@ -9,6 +9,13 @@ starts from Keras' initial weights. Asserted:
 * every weight after the 2 epochs agrees to 1e-5;
 * the encoder (a second Model over the same layers) reflects the training on both sides: its
   codes agree, and its weights are the autoencoder's first 8 arrays.
+
+Keras draws the initial weights with a fixed seed (``INIT_SEED``). Unseeded, they changed from
+process to process, and so did the outcome: for 2 of 8 seeds (1 and 7) the two runs drift
+apart in float32 (loss 6e-6 and 4e-4, codes 4e-3 and 3e-2 after 80 steps: a relu unit on the
+edge of its kink goes either way), for the other 6 they agree to 2.4e-7 (loss) and 1.6e-6
+(codes). The drift is float32 chaos, the same as the CNN's (see parity_report.md's Keras vs
+Keras+1ulp column), not a wrong formula; a fixed seed makes the test say the same every run.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ pytestmark = pytest.mark.parity
 
 EPOCHS, BATCH = 2, 256
 LOSS_RTOL, WEIGHT_ATOL, CODE_ATOL = 1e-5, 1e-5, 1e-4
+INIT_SEED = 0
 
 
 def _build(fw: Any) -> tuple[Any, Any]:
@@ -42,6 +50,8 @@ def _build(fw: Any) -> tuple[Any, Any]:
 
 def _train(fw: Any, x: np.ndarray, init: list[np.ndarray] | None) -> dict[str, Any]:
     fw.backend.clear_session()
+    if init is None:
+        fw.utils.set_random_seed(INIT_SEED)
     auto, enc = _build(fw)
     if init is not None:
         auto.set_weights(init)
