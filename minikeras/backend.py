@@ -179,6 +179,15 @@ def scatter_add(target: Any, indices: Any, values: Any) -> None:
         np.add.at(target, indices, values)
 
 
+def matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` for a 2-D ``b``. When the inner dimension is 1 the product is an outer
+    product, and a broadcast multiply computes the same numbers several times faster than
+    BLAS does for that shape (measured: (1000, 1) @ (1, 80) in 79 us, broadcast in 18 us)."""
+    if a.shape[-1] == 1 and b.ndim == 2:
+        return a * b[0]
+    return a @ b
+
+
 def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
     """A read-only strided view into ``array`` (no copy): the heart of im2col."""
     if _BACKEND == "cupy":

@@ -441,3 +441,28 @@ def test_predict_and_evaluate_release_layer_caches():
     model.train_on_batch(x, y)
     model.evaluate(x, y, batch_size=4, verbose=0)
     assert td.cache is None and td.layer.cache is None and model.cache == {}
+
+
+def test_backend_matmul_outer_product_shortcut_is_exact():
+    rng = np.random.default_rng(0)
+    for a_shape, b_shape in [((7, 1), (1, 5)), ((3, 4, 1), (1, 6)), ((7, 3), (3, 5))]:
+        a = rng.standard_normal(a_shape).astype("float32")
+        b = rng.standard_normal(b_shape).astype("float32")
+        np.testing.assert_array_equal(backend.matmul(a, b), a @ b)
+
+
+def test_shape_checks_still_run_after_the_first_batch():
+    """Sequential walks a data shape through its layers once per (shape, layers): a later
+    batch of another shape, or a model changed by add/pop, is checked again."""
+    model = mk.Sequential([layers.Dense(4), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((8, 3), "float32"), np.ones((8, 1), "float32")
+    model.train_on_batch(x, y)
+    model.train_on_batch(x, y)
+    with pytest.raises(ValueError, match="dense"):
+        model.train_on_batch(np.ones((8, 5), "float32"), y)
+    model.pop()
+    model.add(layers.Dense(2))
+    with pytest.raises(ValueError, match="Target shape"):
+        model.train_on_batch(x, y)
+    model.train_on_batch(x, np.ones((8, 2), "float32"))

@@ -105,7 +105,7 @@ class Dense(_ActivationMixin, Layer):
         return (*tuple(input_shape)[:-1], self.units)
 
     def forward(self, inputs: Any, training: bool = False) -> Any:
-        z = inputs @ self.kernel.value
+        z = backend.matmul(inputs, self.kernel.value)   # x·W
         if self.use_bias:
             z += self.bias.value  # z is a fresh product: add in place, no temporary
         y = self._activate(z)
@@ -149,7 +149,7 @@ class Dense(_ActivationMixin, Layer):
         kernel_t = self.kernel.value.T
         if self.kernel.value.size <= grad_logits.size:
             kernel_t = backend.xp.ascontiguousarray(kernel_t)
-        return grad_logits @ kernel_t
+        return backend.matmul(grad_logits, kernel_t)   # dz·Wᵀ
 
     def get_config(self) -> dict[str, Any]:
         from minikeras import initializers

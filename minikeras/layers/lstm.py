@@ -117,7 +117,8 @@ class LSTM(RNNBase):
         The derivatives s'(z), f'(z_c) and f'(c_t) depend only on the forward pass: they are
         computed for every step at once before the loop (a few array operations instead of
         a few per step), as the factor D_t = [s'(z_i) | s'(z_f) | f'(z_c) | s'(z_o)], so that
-        dz_t = [di | df | dg | do] * D_t is one multiplication per step.
+        dz_t = [di | df | dg | do] * D_t is one multiplication per step; likewise o * f'(c_t),
+        and [g | c_{t-1} | i], so that [di | df | dg] = dc * [g | c_{t-1} | i] is one too.
         """
         # g_t for every step (None: only the final state got a gradient) and the
         # gradients arriving at the final states, time-major (T, N, u)
@@ -139,22 +140,26 @@ class LSTM(RNNBase):
         if factors:
             dZ[..., 2 * u:3 * u] = act.derivative(Z[..., 2 * u:3 * u],         # f' on g's
                                                   A[..., 2 * u:3 * u])
-            dFC = act.derivative(C[1:], FC)                            # f'(c_t)
-        dA = xp.empty((N, 4 * u), dtype=Z.dtype)   # dL/d[i | f_g | g | o] of one step
+            o_dfc = A[..., 3 * u:] * act.derivative(C[1:], FC)             # o * f'(c_t)
+            # [g | c_{t-1} | i]: what dc multiplies into [di | df | dg], as (T, N, 3, u)
+            gci = xp.stack([A[..., 2 * u:3 * u], C[:-1], A[..., :u]], axis=2)
+        dA4 = xp.empty((N, 4, u), dtype=Z.dtype)   # dL/d[i | f_g | g | o] of one step,
+        dA = dA4.reshape(N, 4 * u)                 # as (N, 4u) (a view: it is contiguous)
+        dA3 = dA4[:, :3]                           # and its [di | df | dg] blocks
         for t in reversed(range(T)):
             a, z, dz = A[t], Z[t], dZ[t]
             i, f_g, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
             dh = dh_next if dhs is None else dhs[t] + dh_next
             xp.multiply(dh, FC[t], out=dA[:, 3 * u:])                    # do
-            if factors:                                                  # dc
-                dc = dh * o
-                dc *= dFC[t]
+            if factors:
+                dc = dh * o_dfc[t]                                       # dc
                 dc += dc_next
+                xp.multiply(dc[:, None, :], gci[t], out=dA3)             # di, df, dg
             else:
                 dc = dc_next + act.backward(C[t + 1], FC[t], dh * o)
-            xp.multiply(dc, g, out=dA[:, :u])                            # di
-            xp.multiply(dc, C[t], out=dA[:, u:2 * u])                    # df
-            xp.multiply(dc, i, out=dA[:, 2 * u:3 * u])                   # dg
+                xp.multiply(dc, g, out=dA[:, :u])
+                xp.multiply(dc, C[t], out=dA[:, u:2 * u])
+                xp.multiply(dc, i, out=dA[:, 2 * u:3 * u])
             if factors:
                 dz *= dA                                                 # dz_t = dA * D_t
             else:

@@ -46,9 +46,7 @@ def matmul_steps(a: Any, w: Any) -> Any:
     single (T*N, K) product may be split over all cores, and on a busy machine such threads
     stall waiting for each other (measured: milliseconds instead of 0.1 ms).
     """
-    if a.shape[-1] == 1:
-        return a * w[0]   # an outer product; NumPy's matmul is ~20x slower when K == 1
-    return a @ w
+    return backend.matmul(a, w)   # K == 1 (one input feature): a broadcast multiply
 
 
 def sum_over_steps(a: Any, b: Any) -> Any:

@@ -90,11 +90,16 @@ class Sequential(Model):
             self._build_chain(shape)
         # Walk the data's shape through every layer (shapes only, no arithmetic): a wrong
         # feature count fails here, before fit touches any weight (even in validation data).
+        # Once per input shape and set of layers: every batch of a fit has the same shape.
         shape = (None, *tuple(xs[0].shape[1:]))
+        key = (shape, tuple(map(id, self._layers)))
+        if key == self.__dict__.get("_shape_walked"):
+            return
         self._check_model_input(shape)
         for layer in self._layers:
             layer.check_input_shape(shape)
             shape = layer.compute_output_shape(shape)
+        self._shape_walked = key
 
     def _check_model_input(self, shape: tuple) -> None:
         """The data must fit the declared ``Input`` shape (batch size aside)."""
