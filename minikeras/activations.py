@@ -30,12 +30,12 @@ def _xp() -> Any:
     return backend.xp
 
 
-def _exp(x: Any) -> Any:
+def _exp(x: Any, out: Any = None) -> Any:
     """exp without NumPy's overflow warning (inf is the right answer where it overflows)."""
     if backend.xp is np:
         with np.errstate(over="ignore"):
-            return np.exp(x)
-    return backend.xp.exp(x)
+            return np.exp(x, out=out)
+    return backend.xp.exp(x, out=out)
 
 
 def _erf(x: Any) -> Any:
@@ -185,7 +185,7 @@ class Activation:
         reuse their buffers: at their small sizes every temporary array costs)."""
         if out is None:
             return self.fn(x, **self.params)
-        into = _INTO.get(self.name) if self.fn is _TABLE.get(self.name, (None,))[0] else None
+        into = _INTO.get(self.fn)
         if into is None:
             out[...] = self.fn(x, **self.params)
         else:
@@ -223,20 +223,16 @@ def _sigmoid_into(x: Any, out: Any) -> None:
     """``sigmoid`` written into ``out``: the same operations, so the same float32 bits."""
     xp = _xp()
     xp.negative(x, out=out)
-    if xp is np:
-        with np.errstate(over="ignore"):
-            np.exp(out, out=out)
-    else:
-        xp.exp(out, out=out)
+    _exp(out, out=out)
     out += 1
     xp.reciprocal(out, out=out)
 
 
 #: in-place versions of the activations the recurrent layers use most
-_INTO: dict[str, Callable[[Any, Any], Any]] = {
-    "sigmoid": _sigmoid_into,
-    "tanh": lambda x, out: _xp().tanh(x, out=out),
-    "relu": lambda x, out: _xp().maximum(x, 0, out=out),
+_INTO: dict[Callable, Callable[[Any, Any], Any]] = {
+    sigmoid: _sigmoid_into,
+    tanh: lambda x, out: _xp().tanh(x, out=out),
+    relu: lambda x, out: _xp().maximum(x, 0, out=out),
 }
 
 _TABLE: dict[str, tuple[Callable, Callable, bool]] = {

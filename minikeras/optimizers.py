@@ -56,6 +56,7 @@ class Optimizer:
         self.iterations = 0
         self._slots: dict[int, dict[str, Any]] = {}
         self._tracked: list[Variable] = []
+        self._pack: ParameterPack | None = None   # the small weights' flat buffers
 
     # ------------------------------------------------------------------ learning rate
     @property
@@ -115,12 +116,11 @@ class Optimizer:
         lr = dtype.type(self.learning_rate)
         pack = self._pack_for(variables)
         if pack is not None:
-            packed = {id(v): i for i, v in enumerate(pack.variables)}
-            in_pack: list[Any] = [None] * len(packed)
+            in_pack: list[Any] = [None] * len(pack.variables)
             rest = []
             for g, var in zip(grads, variables, strict=True):
-                if id(var) in packed:
-                    in_pack[packed[id(var)]] = g
+                if id(var) in pack.position:
+                    in_pack[pack.position[id(var)]] = g
                 else:
                     rest.append((g, var))
             self.update_step(pack.gather(in_pack), pack.flat, lr)
@@ -135,7 +135,7 @@ class Optimizer:
         small = packable(variables)
         if not small:
             return None
-        pack = self.__dict__.get("_pack")
+        pack = self._pack
         if pack is None or not pack.holds(small):
             if pack is not None:
                 self._slots.pop(id(pack.flat), None)

@@ -63,6 +63,8 @@ class ParameterPack:
                 flat[a:b] = slots[id(var)][name].reshape(-1)
                 slots[id(var)][name] = flat[a:b].reshape(shape)
         self._views = [var.value for var in self.variables]
+        #: id(variable) -> its place in ``variables`` (the order ``gather`` expects)
+        self.position = {id(var): i for i, var in enumerate(self.variables)}
         #: a Variable standing for all packed weights, so ``update_step`` runs unchanged
         self.flat = Variable(self.value, "packed_weights")
 

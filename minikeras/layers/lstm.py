@@ -155,14 +155,12 @@ class LSTM(RNNBase):
                 dc = dh * o_dfc[t]                                       # dc
                 dc += dc_next
                 xp.multiply(dc[:, None, :], gci[t], out=dA3)             # di, df, dg
-            else:
+                dz *= dA                                                 # dz_t = dA * D_t
+            else:   # the same lines, each derivative applied by the activation's backward
                 dc = dc_next + act.backward(C[t + 1], FC[t], dh * o)
                 xp.multiply(dc, g, out=dA[:, :u])
                 xp.multiply(dc, C[t], out=dA[:, u:2 * u])
                 xp.multiply(dc, i, out=dA[:, 2 * u:3 * u])
-            if factors:
-                dz *= dA                                                 # dz_t = dA * D_t
-            else:
                 dz[...] = rec.backward(z, a, dA)
                 dz[:, 2 * u:3 * u] = act.backward(z[:, 2 * u:3 * u], g, dA[:, 2 * u:3 * u])
             dc_next = dc * f_g

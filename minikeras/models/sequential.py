@@ -21,6 +21,7 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._layers: list[Layer] = []
         self._input_layer: InputLayer | None = None
+        self._shape_walked: tuple | None = None   # (data shape, layers) last checked
         for layer in layers or []:
             self.add(layer)
 
@@ -93,7 +94,7 @@ class Sequential(Model):
         # Once per input shape and set of layers: every batch of a fit has the same shape.
         shape = (None, *tuple(xs[0].shape[1:]))
         key = (shape, tuple(map(id, self._layers)))
-        if key == self.__dict__.get("_shape_walked"):
+        if key == self._shape_walked:
             return
         self._check_model_input(shape)
         for layer in self._layers:
