@@ -46,21 +46,11 @@ FORMATS = ("channels_last", "channels_first")
 
 
 def build_cnn(fw: Any, fmt: str) -> Any:
-    L = fw.layers
-    shape = (28, 28, 1) if fmt == "channels_last" else (1, 28, 28)
-    model = fw.Sequential([
-        fw.Input(shape),
-        L.Conv2D(32, 5, padding="same", activation="relu", data_format=fmt),
-        L.MaxPooling2D((2, 2), (2, 2), "same", data_format=fmt),
-        L.Conv2D(64, 5, padding="same", activation="relu", data_format=fmt),
-        L.MaxPooling2D((2, 2), (2, 2), "same", data_format=fmt),
-        L.Flatten(),
-        L.Dense(1024, activation="relu"),
-        L.Dense(10, activation="softmax"),
-    ])
-    model.compile(optimizer=fw.optimizers.Adam(learning_rate=1e-4),
-                  loss="categorical_crossentropy")
-    return model
+    """The tutorial CNN in ``fw``, compiled without metrics (``train_on_batch`` returns the
+    loss alone), from its one definition in ``parity_tests/models.py``."""
+    from parity_tests.models import build_compiled
+
+    return build_compiled(f"cnn_{fmt}", fw, metrics=False)
 
 
 def batches(fmt: str, count: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:

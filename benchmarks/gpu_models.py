@@ -6,9 +6,9 @@ configurations (constructor + input shapes). ``benchmarks.gpu_check`` and
 CuPy from the same weights, and a float64 gradient check on CuPy. Cases whose class does
 not exist (yet) are skipped.
 
-``MODELS`` describes the six tutorial models (the same architectures as
-``parity_tests/models.py``) with one synthetic batch each, built in minikeras and, for the
-timing comparison, as the equivalent PyTorch model.
+``MODELS`` describes the six tutorial models (built from their one definition in
+``parity_tests/models.py``) with one synthetic batch each, in minikeras and, for the timing
+comparison, as the benchmark suite's equivalent PyTorch model.
 """
 
 from __future__ import annotations
@@ -125,76 +125,14 @@ def _images(shape: tuple[int, ...]) -> Callable[[np.random.Generator], tuple]:
     return lambda rng: (rng.random(shape, dtype=np.float32), _onehot(rng, shape[0]))
 
 
-def _mk_regression(mk: Any) -> Any:
-    m = mk.Sequential([mk.Input((1,)), mk.layers.Dense(1)])
-    m.compile(optimizer=mk.optimizers.SGD(learning_rate=0.01), loss="mse")
-    return m
+def _compiled(key: str) -> Callable[[Any], Any]:
+    """minikeras -> tutorial model ``key`` (``parity_tests/models.py``), compiled."""
+    def build(mk: Any) -> Any:
+        from parity_tests.models import build_compiled
 
+        return build_compiled(key, mk)
 
-def _mk_mlp(mk: Any) -> Any:
-    L = mk.layers
-    m = mk.Sequential([mk.Input((784,)), L.Dense(32, activation="relu"),
-                       L.Dense(10, activation="softmax")])
-    m.compile(optimizer=mk.optimizers.RMSprop(learning_rate=0.001),
-              loss="categorical_crossentropy", metrics=["accuracy"])
-    return m
-
-
-def _mk_cnn(mk: Any) -> Any:
-    L = mk.layers
-    m = mk.Sequential([
-        mk.Input((28, 28, 1)),
-        L.Conv2D(32, 5, padding="same", activation="relu"),
-        L.MaxPooling2D((2, 2), (2, 2), padding="same"),
-        L.Conv2D(64, 5, padding="same", activation="relu"),
-        L.MaxPooling2D((2, 2), (2, 2), padding="same"),
-        L.Flatten(),
-        L.Dense(1024, activation="relu"),
-        L.Dense(10, activation="softmax"),
-    ])
-    m.compile(optimizer=mk.optimizers.Adam(learning_rate=1e-4),
-              loss="categorical_crossentropy", metrics=["accuracy"])
-    return m
-
-
-def _mk_rnn(mk: Any) -> Any:
-    L = mk.layers
-    m = mk.Sequential([mk.Input((28, 28)), L.SimpleRNN(50), L.Dense(10, activation="softmax")])
-    m.compile(optimizer=mk.optimizers.Adam(learning_rate=0.001),
-              loss="categorical_crossentropy", metrics=["accuracy"])
-    return m
-
-
-def _mk_lstm(mk: Any) -> Any:
-    L = mk.layers
-    m = mk.Sequential([mk.Input(batch_shape=(50, 20, 1)),
-                       L.LSTM(20, return_sequences=True, stateful=True),
-                       L.TimeDistributed(L.Dense(1))])
-    m.compile(optimizer=mk.optimizers.Adam(learning_rate=0.006), loss="mse")
-    return m
-
-
-AE_UNITS = (128, 64, 10, 2, 10, 64, 128)
-
-
-def _mk_autoencoder(mk: Any) -> Any:
-    """784-128-64-10-2-10-64-128-784 (functional, as the tutorial; Sequential if the
-    functional API is not available: the same layers, the same arithmetic)."""
-    L = mk.layers
-    acts = ["relu", "relu", "relu", None, "relu", "relu", "relu"]
-    try:
-        inp = mk.Input((784,))
-        h = inp
-        for units, act in zip(AE_UNITS, acts, strict=True):
-            h = L.Dense(units, activation=act)(h)
-        m = mk.Model(inp, L.Dense(784, activation="tanh")(h))
-    except Exception:  # functional API missing: fall back to the equivalent Sequential
-        m = mk.Sequential([mk.Input((784,))]
-                          + [L.Dense(u, activation=a) for u, a in zip(AE_UNITS, acts,
-                                                                      strict=True)]
-                          + [L.Dense(784, activation="tanh")])
-    m.compile(optimizer=mk.optimizers.Adam(), loss="mse")
-    return m
+    return build
 
 
 # --------------------------------------------------------------------------- PyTorch twins
@@ -222,62 +160,19 @@ class TorchStep:
             self.correct += (out.argmax(-1) == self.target).float().mean().detach()
 
 
-def _torch_seq(torch: Any, modules: list[Any], opt: Callable, loss: Callable, x: np.ndarray,
-               y: np.ndarray, classify: bool) -> TorchStep:
-    net = torch.nn.Sequential(*modules)
-    return TorchStep(torch, net, opt, loss, x, y, classify)
+def _twin(key: str) -> Callable[..., TorchStep]:
+    """(torch, x, y) -> a GPU step of the benchmark suite's PyTorch twin of ``key``."""
+    def build(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
+        from benchmarks.suite import torch_models as tm
 
+        if key == "cnn":  # PyTorch's native layout is NCHW: the same images in its layout
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        classify = key in tm.CLASSIFIERS
+        loss = torch.nn.functional.cross_entropy if classify else torch.nn.functional.mse_loss
+        return TorchStep(torch, tm.net(torch, key), tm.optimizer(torch, key), loss, x, y,
+                         classify, stateful=key == "lstm")
 
-def _t_regression(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
-    nn = torch.nn
-    return _torch_seq(torch, [nn.Linear(1, 1)], lambda p: torch.optim.SGD(p, lr=0.01),
-                      nn.functional.mse_loss, x, y, False)
-
-
-def _t_mlp(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
-    nn = torch.nn
-    return _torch_seq(torch, [nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10)],
-                      lambda p: torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7),
-                      nn.functional.cross_entropy, x, y, True)
-
-
-def _t_cnn(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
-    nn = torch.nn
-    layers = [nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-              nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-              nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Linear(1024, 10)]
-    # PyTorch's native layout is NCHW: give it the same images in its own layout
-    return _torch_seq(torch, layers, lambda p: torch.optim.Adam(p, lr=1e-4, eps=1e-7),
-                      nn.functional.cross_entropy, np.ascontiguousarray(x.transpose(0, 3, 1, 2)),
-                      y, True)
-
-
-def _t_rnn(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
-    from benchmarks.suite.torch_models import rnn_net
-
-    return TorchStep(torch, rnn_net(torch), lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7),
-                     torch.nn.functional.cross_entropy, x, y, True)
-
-
-def _t_lstm(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
-    from benchmarks.suite.torch_models import lstm_net
-
-    return TorchStep(torch, lstm_net(torch), lambda p: torch.optim.Adam(p, lr=0.006, eps=1e-7),
-                     torch.nn.functional.mse_loss, x, y, False, stateful=True)
-
-
-def _t_autoencoder(torch: Any, x: np.ndarray, y: np.ndarray) -> TorchStep:
-    nn = torch.nn
-    dims = (784, *AE_UNITS)
-    acts = [nn.ReLU, nn.ReLU, nn.ReLU, None, nn.ReLU, nn.ReLU, nn.ReLU]
-    layers: list[Any] = []
-    for i, act in enumerate(acts):
-        layers.append(nn.Linear(dims[i], dims[i + 1]))
-        if act is not None:
-            layers.append(act())
-    layers += [nn.Linear(128, 784), nn.Tanh()]
-    return _torch_seq(torch, layers, lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7),
-                      nn.functional.mse_loss, x, y, False)
+    return build
 
 
 def _regression_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -296,15 +191,17 @@ def _ae_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 MODELS: list[ModelCase] = [
-    ModelCase("regression", "1 Regression Dense(1), SGD, batch 160", 160, _mk_regression,
-              _t_regression, _regression_data),
-    ModelCase("mlp", "2 MLP 784-32-10, RMSprop, batch 32", 32, _mk_mlp, _t_mlp,
+    ModelCase("regression", "1 Regression Dense(1), SGD, batch 160", 160,
+              _compiled("regression"), _twin("regression"), _regression_data),
+    ModelCase("mlp", "2 MLP 784-32-10, RMSprop, batch 32", 32, _compiled("mlp"), _twin("mlp"),
               _images((32, 784)), classify=True),
-    ModelCase("cnn", "3 CNN conv32-pool-conv64-pool-1024-10, Adam, batch 64", 64, _mk_cnn,
-              _t_cnn, _images((64, 28, 28, 1)), classify=True),
-    ModelCase("rnn", "4 SimpleRNN(50) 28x28, Adam, batch 50", 50, _mk_rnn, _t_rnn,
-              _images((50, 28, 28)), classify=True),
-    ModelCase("lstm", "5 Stateful LSTM(20) 50x20x1, Adam", 50, _mk_lstm, _t_lstm, _lstm_data),
+    ModelCase("cnn", "3 CNN conv32-pool-conv64-pool-1024-10, Adam, batch 64", 64,
+              _compiled("cnn_channels_last"), _twin("cnn"), _images((64, 28, 28, 1)),
+              classify=True),
+    ModelCase("rnn", "4 SimpleRNN(50) 28x28, Adam, batch 50", 50, _compiled("rnn"),
+              _twin("rnn"), _images((50, 28, 28)), classify=True),
+    ModelCase("lstm", "5 Stateful LSTM(20) 50x20x1, Adam", 50, _compiled("lstm"),
+              _twin("lstm"), _lstm_data),
     ModelCase("autoencoder", "6 Autoencoder 784-...-2-...-784, Adam, batch 256", 256,
-              _mk_autoencoder, _t_autoencoder, _ae_data),
+              _compiled("autoencoder"), _twin("autoencoder"), _ae_data),
 ]

@@ -222,3 +222,14 @@ SPECS: dict[str, ModelSpec] = {s.key: s for s in [
               lambda fw: fw.optimizers.Adam(), "mse", (), lambda: mnist_data((784,), True),
               batch_size=256, ci_steps=128, long_steps=640, probe=_autoencoder_probe),
 ]}
+
+
+def build_compiled(key: str, fw: Any, metrics: bool = True) -> Any:
+    """Tutorial model ``key`` built in ``fw`` (``minikeras`` or ``keras``) and compiled with
+    its tutorial's optimizer, loss and (unless ``metrics=False``) metrics: the one definition
+    that the benchmarks and the GPU check build too."""
+    spec = SPECS[key]
+    model = spec.build(fw).model
+    model.compile(optimizer=spec.optimizer(fw), loss=spec.loss,
+                  metrics=list(spec.metrics) if metrics else None)
+    return model

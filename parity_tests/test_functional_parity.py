@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from parity_tests.harness import load_mnist
+from parity_tests.models import build_autoencoder
 
 pytestmark = pytest.mark.parity
 
@@ -34,25 +35,12 @@ LOSS_RTOL, WEIGHT_ATOL, CODE_ATOL = 1e-5, 1e-5, 1e-4
 INIT_SEED = 0
 
 
-def _build(fw: Any) -> tuple[Any, Any]:
-    L = fw.layers
-    inp = fw.Input((784,))
-    h = inp
-    for units in (128, 64, 10):
-        h = L.Dense(units, activation="relu")(h)
-    code = L.Dense(2)(h)
-    h = code
-    for units in (10, 64, 128):
-        h = L.Dense(units, activation="relu")(h)
-    out = L.Dense(784, activation="tanh")(h)
-    return fw.Model(inp, out), fw.Model(inp, code)
-
-
 def _train(fw: Any, x: np.ndarray, init: list[np.ndarray] | None) -> dict[str, Any]:
     fw.backend.clear_session()
     if init is None:
         fw.utils.set_random_seed(INIT_SEED)
-    auto, enc = _build(fw)
+    built = build_autoencoder(fw)
+    auto, enc = built.model, built.others["encoder"]
     if init is not None:
         auto.set_weights(init)
     start = [np.array(w) for w in auto.get_weights()]

@@ -136,12 +136,10 @@ def arrays(model: BenchModel, quick: bool) -> Arrays:
 def build(model: BenchModel, fw: Any, seed: int = 1234) -> Any:
     """The compiled model in ``fw`` (``minikeras`` or ``keras``), as the parity tests build it."""
     from parity_tests.harness import fresh_session
+    from parity_tests.models import build_compiled
 
-    spec = spec_of(model)
     fresh_session(fw, seed)
-    net = spec.build(fw).model
-    net.compile(optimizer=spec.optimizer(fw), loss=spec.loss, metrics=list(spec.metrics))
-    return net
+    return build_compiled(model.spec, fw)
 
 
 def reset_states(net: Any) -> None:

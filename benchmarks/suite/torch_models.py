@@ -75,40 +75,56 @@ def _adam(torch: Any, lr: float) -> Callable:
     return lambda p: torch.optim.Adam(p, lr=lr, eps=1e-7)
 
 
-def build(torch: Any, key: str) -> TorchModel:
-    """The twin of suite model ``key`` (``cnn_channels_first`` has none)."""
-    nn, F = torch.nn, torch.nn.functional
+def net(torch: Any, key: str) -> Any:
+    """The PyTorch network of suite model ``key`` (also the GPU check's twin)."""
+    nn = torch.nn
     if key == "regression":
-        return TorchModel(torch, nn.Linear(1, 1), lambda p: torch.optim.SGD(p, lr=0.01),
-                          F.mse_loss, False)
+        return nn.Linear(1, 1)
     if key == "mlp":
-        net = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
-        return TorchModel(torch, net,
-                          lambda p: torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7),
-                          F.cross_entropy, True)
+        return nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
     if key == "cnn":
-        net = nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                            nn.Flatten(), nn.Linear(7 * 7 * 64, 1024), nn.ReLU(),
-                            nn.Linear(1024, 10))
-        return TorchModel(torch, net, _adam(torch, 1e-4), F.cross_entropy, True, nchw=True)
+        return nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(7 * 7 * 64, 1024), nn.ReLU(),
+                             nn.Linear(1024, 10))
     if key == "rnn":
-        return TorchModel(torch, rnn_net(torch), _adam(torch, 0.001), F.cross_entropy, True)
+        return rnn_net(torch)
     if key == "lstm":
-        return TorchModel(torch, lstm_net(torch), _adam(torch, 0.006), F.mse_loss, False)
+        return lstm_net(torch)
     if key == "autoencoder":
         dims = (784, *AE_UNITS)
         acts = [True, True, True, False, True, True, True]  # the 2-D code is linear
         layers: list[Any] = []
         for i, act in enumerate(acts):
             layers += [nn.Linear(dims[i], dims[i + 1])] + ([nn.ReLU()] if act else [])
-        layers += [nn.Linear(128, 784), nn.Tanh()]
-        return TorchModel(torch, nn.Sequential(*layers), _adam(torch, 0.001), F.mse_loss, False)
+        return nn.Sequential(*layers, nn.Linear(128, 784), nn.Tanh())
     raise KeyError(f"no PyTorch twin for {key!r}")
 
 
+def optimizer(torch: Any, key: str) -> Callable:
+    """Parameters -> the optimizer of ``key``'s tutorial, with Keras' hyper-parameters."""
+    if key == "regression":
+        return lambda p: torch.optim.SGD(p, lr=0.01)
+    if key == "mlp":
+        return lambda p: torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7)
+    lr = {"cnn": 1e-4, "rnn": 0.001, "lstm": 0.006, "autoencoder": 0.001}[key]
+    return lambda p: torch.optim.Adam(p, lr=lr, eps=1e-7)
+
+
+#: the twins that classify (cross-entropy on logits, accuracy); the others use mse
+CLASSIFIERS = ("mlp", "cnn", "rnn")
+
+
+def build(torch: Any, key: str) -> TorchModel:
+    """The twin of suite model ``key`` (``cnn_channels_first`` has none)."""
+    classify = key in CLASSIFIERS
+    loss = torch.nn.functional.cross_entropy if classify else torch.nn.functional.mse_loss
+    return TorchModel(torch, net(torch, key), optimizer(torch, key), loss, classify,
+                      nchw=key == "cnn")
+
+
 def rnn_net(torch: Any) -> Any:
-    """SimpleRNN(50) over 28 rows -> Dense(10) logits (also the GPU check's twin)."""
+    """SimpleRNN(50) over 28 rows -> Dense(10) logits."""
     nn = torch.nn
 
     class Net(nn.Module):
@@ -123,7 +139,7 @@ def rnn_net(torch: Any) -> Any:
 
 
 def lstm_net(torch: Any) -> Any:
-    """Stateful LSTM(20) -> per-step Dense(1) (also the GPU check's twin)."""
+    """Stateful LSTM(20) -> per-step Dense(1)."""
     nn = torch.nn
 
     class Net(nn.Module):
