@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from minikeras.exercises import (
+    ex_activations,
     ex_dense,
+    ex_losses,
 )
 from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras
 
 EXERCISES: dict[str, Exercise] = {
-    e.name: e for module in (ex_dense,) for e in module.EXERCISES
+    e.name: e for module in (ex_dense, ex_activations, ex_losses) for e in module.EXERCISES
 }
 
 __all__ = ["EXERCISES", "ReportCard", "check", "get", "listing", "load_piece", "start"]
@@ -69,6 +71,8 @@ def load_piece(name: str, file: str | Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
+    if ex.symbol is None:          # the file's functions, as a module
+        return module
     piece = getattr(module, ex.symbol, None)
     if piece is None:
         raise AttributeError(f"{path} defines no `{ex.symbol}` (the name the skeleton uses).")
