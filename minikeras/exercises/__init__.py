@@ -19,11 +19,12 @@ from minikeras.exercises import (
     ex_activations,
     ex_dense,
     ex_losses,
+    ex_optimizers,
 )
 from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras
 
 EXERCISES: dict[str, Exercise] = {
-    e.name: e for module in (ex_dense, ex_activations, ex_losses) for e in module.EXERCISES
+    e.name: e for module in (ex_dense, ex_activations, ex_losses, ex_optimizers) for e in module.EXERCISES
 }
 
 __all__ = ["EXERCISES", "ReportCard", "check", "get", "listing", "load_piece", "start"]

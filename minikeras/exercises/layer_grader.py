@@ -45,6 +45,7 @@ class Case:
     layer: Any          # the reference layer, after forward on x
     x: np.ndarray
     G: Any              # the upstream gradient (list when several outputs)
+    inputs: Any = None  # every input (x and initial states), when several
 
 
 def as_list(v: Any) -> list[Any]:
@@ -82,16 +83,31 @@ class LayerExercise(Exercise):
     def configs(self) -> list[Config]:
         raise NotImplementedError
 
-    def make_input(self, config: Config, rng: np.random.Generator) -> np.ndarray:
+    def make_input(self, config: Config, rng: np.random.Generator) -> Any:
+        """The input: one array, or a list (x and initial states) named by input_names."""
         return rng.standard_normal(config.input_shape)
+
+    def input_names(self, config: Config) -> list[str]:
+        return ["dL/dx"]
+
+    def keras_configs(self) -> list[Config]:
+        return self.configs()[:2]
+
+    def build_shape(self, config: Config) -> Any:
+        return config.input_shape
 
     def make(self, cls: Any, config: Config, dtype: str) -> Any:
         layer = cls(**config.kwargs, dtype=dtype)
-        layer.build_for(config.input_shape)
+        layer.build_for(self.build_shape(config))
         return layer
 
     def before_forward(self, layer: Any) -> None:
         """Called before every forward (a stateful layer's state is reset here)."""
+
+    def input_truth(self, name: str, numeric: np.ndarray, config: Config, xs: list[Any],
+                    G: list[Any]) -> np.ndarray:
+        """The truth for an input's gradient (finite differences, unless a kink is hit)."""
+        return numeric
 
     def regions(self, what: str, case: Case) -> list[diagnose.Region]:
         return []
@@ -117,7 +133,8 @@ class LayerExercise(Exercise):
 
     def _forward(self, layer: Any, x: Any) -> list[Any]:
         self.before_forward(layer)
-        return as_list(layer.forward(x, training=False))
+        return as_list(layer.forward(x if not isinstance(x, list) or len(x) > 1 else x[0],
+                                     training=False))
 
     def _backward(self, layer: Any, G: list[Any]) -> list[Any]:
         layer.zero_grads()
@@ -132,12 +149,16 @@ class LayerExercise(Exercise):
         rng = np.random.default_rng(cfg.seed)
         layer = learner(f"{self.layer_name}(...) / build", self.make, piece, cfg, "float32")
         layer.set_weights([w.astype(np.float32) for w in self._weights(layer, rng)])
-        x = self.make_input(cfg, rng).astype(np.float32)
-        ys = learner("forward", self._forward, layer, x)
+        xs = [a.astype(np.float32) for a in as_list(self.make_input(cfg, rng))]
+        ys = learner("forward", self._forward, layer, xs)
         G = [rng.standard_normal(y.shape).astype(np.float32) for y in ys]
         dx = learner("backward", self._backward, layer, G)
-        check_array(f"{self.layer_name}: dL/dx (what backward returns)", dx[0], x.shape,
-                    np.float32)
+        x = xs[0]
+        try:
+            check_array(f"{self.layer_name}: dL/dx (what backward returns)", dx[0], x.shape,
+                        np.float32)
+        except StageFailed as e:
+            raise StageFailed(f"{e} {self.hint('dL/dx')}".strip()) from None
         for var in layer.trainable_weights:
             if var.grad is None:
                 raise StageFailed(f"{self.layer_name}: {self._name(var)} was never set: call "
@@ -162,22 +183,27 @@ class LayerExercise(Exercise):
         weights = self._weights(ref, rng)
         ref.set_weights(weights)
         mine.set_weights(weights)
-        x = self.make_input(cfg, rng)
-        G = [rng.standard_normal(y.shape) for y in self._forward(ref, x)]
+        xs = as_list(self.make_input(cfg, rng))
+        G = [rng.standard_normal(y.shape) for y in self._forward(ref, xs)]
 
         def scalar() -> float:
-            return float(sum((y * g).sum() for y, g in zip(self._forward(ref, x), G,
+            return float(sum((y * g).sum() for y, g in zip(self._forward(ref, xs), G,
                                                            strict=True)))
 
-        truths = {"dL/dx": numeric_gradient(scalar, x)}
-        for var in ref.trainable_weights:
+        truths = {}
+        for var in ref.trainable_weights:    # weights first: their blocks locate a term
             truths[self._name(var)] = numeric_gradient(scalar, var.value)
-        self._forward(ref, x)
-        learner("forward", self._forward, mine, x)
-        got = {"dL/dx": learner("backward", self._backward, mine, G)[0]}
+        names = self.input_names(cfg)
+        for name, x in zip(names, xs, strict=True):
+            truths[name] = self.input_truth(name, numeric_gradient(scalar, x), cfg, xs, G)
+        self._forward(ref, xs)
+        learner("forward", self._forward, mine, xs)
+        dxs = learner("backward", self._backward, mine, G)
+        got = dict(zip(names, dxs + [None] * (len(names) - len(dxs)), strict=True))
         for var in mine.trainable_weights:
             got[self._name(var)] = var.grad
-        case = Case(cfg, ref, x, G)
+        case = Case(cfg, ref, xs[0], G)
+        case.inputs = xs
         worst = 0.0
         for what, truth in truths.items():
             message = diagnose.explain(what, got[what], truth, regions=self.regions(what, case),
@@ -193,18 +219,18 @@ class LayerExercise(Exercise):
 
         keras = opts.keras
         lines = []
-        for cfg in self.configs()[:2]:
+        for cfg in self.keras_configs():
             rng = np.random.default_rng(cfg.seed + 100)
             mine = learner("build", self.make, piece, cfg, "float32")
             ref = self.make(self.reference(), cfg, "float32")
             weights = [w.astype(np.float32) for w in self._weights(ref, rng)]
             mine.set_weights(weights)
             ref.set_weights(weights)
-            x = self.make_input(cfg, rng).astype(np.float32)
+            x = as_list(self.make_input(cfg, rng))[0].astype(np.float32)
             ys = self._forward(ref, x)
             G = [rng.standard_normal(y.shape).astype(np.float32) for y in ys]
             k_layer = self.keras_layer(keras, cfg)
-            k_layer.build(cfg.input_shape)
+            k_layer.build(self.build_shape(cfg))
             k_layer.set_weights(weights)
             xt = tf.constant(x)
             with tf.GradientTape() as tape:

@@ -181,7 +181,8 @@ def _reset_states(model: Any) -> None:
 
 
 def train(tut: Tutorial, fw: Any, init: list[np.ndarray] | None, steps: int,
-          dtype: str = "float32", loss: Any = None) -> tuple[list[np.ndarray], list[float]]:
+          dtype: str = "float32", loss: Any = None,
+          optimizer: Callable[[Any], Any] | None = None) -> tuple[list[np.ndarray], list[float]]:
     """Train ``steps`` batches (in order, no shuffle) from ``init``; return weights, losses."""
     is_keras = getattr(fw, "__name__", "") == "keras"
     base = fw if is_keras else getattr(fw, "_fw", fw)
@@ -192,7 +193,7 @@ def train(tut: Tutorial, fw: Any, init: list[np.ndarray] | None, steps: int,
         base.backend.set_floatx(dtype)
     try:
         model = tut.build(fw)
-        model.compile(optimizer=tut.optimizer(fw), loss=loss or tut.loss)
+        model.compile(optimizer=(optimizer or tut.optimizer)(fw), loss=loss or tut.loss)
         if init is not None:
             model.set_weights([w.astype(dtype) for w in init])
         x, y = tut.data()
@@ -237,31 +238,39 @@ def max_diff(a: list[np.ndarray], b: list[np.ndarray]) -> float:
     return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b, strict=True))
 
 
-def judge(key: str, swaps: dict[str, Any], keras: Any, steps: int,
-          loss: Any = None) -> tuple[bool, list[str]]:
-    """Train the learner's version of tutorial ``key``; (passed, report lines)."""
+def judge(key: str, swaps: dict[str, Any], keras: Any, steps: int, loss: Any = None,
+          optimizer: tuple[str, Callable[[Any], Any]] | None = None) -> tuple[bool, list[str]]:
+    """Train the learner's version of tutorial ``key``; (passed, report lines).
+
+    ``optimizer``: (label, fw -> optimizer) to train with instead of the tutorial's own
+    (both sides); ``loss``: the learner's loss object (the other side uses the name)."""
     import minikeras
 
     tut = TUTORIALS[key]
     init = initial_weights(tut)
     fw = Swapped(minikeras, swaps)
+    label, opt = optimizer or ("", None)
     if keras is not None:
         dtype, floor, other = "float32", 1e-5, "Keras"
-        mine = train(tut, fw, init, steps, dtype, loss)
-        ref = _cached((key, steps, "keras"), lambda: train(tut, keras, init, steps))
-        ulp = _cached((key, steps, "keras+ulp"),
-                      lambda: train(tut, keras, one_ulp(init, dtype), steps))
+        mine = train(tut, fw, init, steps, dtype, loss, opt)
+        ref = _cached((key, steps, label, "keras"),
+                      lambda: train(tut, keras, init, steps, optimizer=opt))
+        ulp = _cached((key, steps, label, "keras+ulp"),
+                      lambda: train(tut, keras, one_ulp(init, dtype), steps, optimizer=opt))
     else:
         dtype, floor, other = "float64", 1e-9, "minikeras' own piece (float64)"
-        mine = train(tut, fw, init, steps, dtype, loss)
-        ref = _cached((key, steps, "mk64"), lambda: train(tut, minikeras, init, steps, dtype))
-        ulp = _cached((key, steps, "mk64+ulp"),
-                      lambda: train(tut, minikeras, one_ulp(init, dtype), steps, dtype))
+        mine = train(tut, fw, init, steps, dtype, loss, opt)
+        ref = _cached((key, steps, label, "mk64"),
+                      lambda: train(tut, minikeras, init, steps, dtype, optimizer=opt))
+        ulp = _cached((key, steps, label, "mk64+ulp"),
+                      lambda: train(tut, minikeras, one_ulp(init, dtype), steps, dtype,
+                                    optimizer=opt))
     if not all(math.isfinite(v) for v in mine[1]):
         return False, [f"{tut.title}: the loss became {mine[1][-1]} during training."]
     diff, envelope = max_diff(mine[0], ref[0]), max_diff(ref[0], ulp[0])
     limit = max(floor, 3 * envelope)
-    lines = [f"{tut.title}, {steps} steps ({dtype}): final weights differ from {other} by "
+    title = f"{tut.title} (here with {label})" if label else tut.title
+    lines = [f"{title}, {steps} steps ({dtype}): final weights differ from {other} by "
              f"{diff:.1e}; {other.split(' ')[0]} against itself one ulp away drifts "
              f"{envelope:.1e}; limit max({floor:g}, 3 x drift) = {limit:.1e}",
              f"last loss {mine[1][-1]:.6g} (yours) vs {ref[1][-1]:.6g} ({other.split(' ')[0]})"]
