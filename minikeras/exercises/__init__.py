@@ -20,11 +20,12 @@ from minikeras.exercises import (
     ex_dense,
     ex_losses,
     ex_optimizers,
+    ex_rnn,
 )
 from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras
 
 EXERCISES: dict[str, Exercise] = {
-    e.name: e for module in (ex_dense, ex_activations, ex_losses, ex_optimizers) for e in module.EXERCISES
+    e.name: e for module in (ex_dense, ex_activations, ex_losses, ex_optimizers, ex_rnn) for e in module.EXERCISES
 }
 
 __all__ = ["EXERCISES", "ReportCard", "check", "get", "listing", "load_piece", "start"]

@@ -87,11 +87,13 @@ def _factor(got: np.ndarray, truth: np.ndarray, tol: float) -> float | None:
 
 def explain(what: str, got: Any, truth: np.ndarray, *, regions: list[Region] | None = None,
             lookalikes: list[Lookalike] | None = None, factors: dict[float, str] | None = None,
-            hint: str = "", tol: float = TOL) -> str | None:
+            hint: str = "", tol: float = TOL,
+            combos: dict[frozenset[str], str] | None = None) -> str | None:
     """None when ``got`` matches ``truth``; otherwise one sentence saying where and why not.
 
     ``what`` names the array ("dL/dkernel"); ``factors`` maps a suspicious constant factor
-    (e.g. the batch size) to its explanation ("the 1/N of the mean is missing").
+    (e.g. the batch size) to its explanation ("the 1/N of the mean is missing");
+    ``combos`` maps a set of wrong region labels to the one term they share.
     """
     truth = np.asarray(truth, dtype=np.float64)
     if got is None:
@@ -116,7 +118,8 @@ def explain(what: str, got: Any, truth: np.ndarray, *, regions: list[Region] | N
     if regions and 0 < len(bad) < len(regions):
         good = len(regions) - len(bad)
         names = " and ".join(r.label for r in bad)
-        hints = "; ".join(r.hint for r in bad if r.hint)
+        hints = (combos or {}).get(frozenset(r.label for r in bad)) or "; ".join(
+            r.hint for r in bad if r.hint)
         rest = "the rest matches" if good == 1 else f"the other {good} match"
         return f"{what} is wrong only {names}; {rest}" + (f": {hints}" if hints else ".")
     if _close(got, -truth, tol):

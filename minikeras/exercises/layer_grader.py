@@ -118,6 +118,9 @@ class LayerExercise(Exercise):
     def factors(self, what: str, case: Case) -> dict[float, str]:
         return {}
 
+    def combos(self, what: str) -> dict[frozenset[str], str]:
+        return {}
+
     def hint(self, what: str) -> str:
         return ""
 
@@ -208,7 +211,8 @@ class LayerExercise(Exercise):
         for what, truth in truths.items():
             message = diagnose.explain(what, got[what], truth, regions=self.regions(what, case),
                                        lookalikes=self.lookalikes(what, case),
-                                       factors=self.factors(what, case), hint=self.hint(what))
+                                       factors=self.factors(what, case), hint=self.hint(what),
+                                       combos=self.combos(what))
             if message:
                 raise StageFailed(f"{self.layer_name}: {message} [config: {cfg.note}]")
             worst = max(worst, diagnose.rel_error(np.asarray(got[what]), truth))

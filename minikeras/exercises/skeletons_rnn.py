@@ -1,0 +1,211 @@
+"""The skeleton files of the recurrent exercises (see ``ex_rnn.py``).
+
+What the learner's ``backward`` receives is the contract of ``minikeras/layers/rnn_base.py``
+and of each layer's ``_cell_forward``: ``self._unpack_output_grads(grad_output)`` gives
+(dhs, dfinals, cache), and ``self._pack_input_grads(dxt, dstates0)`` turns time-major dL/dx
+back into the layer's layout. The cache fields are listed in each skeleton.
+"""
+
+SIMPLE_RNN = '''\
+"""Exercise simple_rnn: backpropagation through time for SimpleRNN.
+(the tour: docs/inside.md, stop 10)
+
+Check your work with:   python -m minikeras.exercises check simple_rnn {path}
+Stuck? Read minikeras/layers/simple_rnn.py, SimpleRNN.backward.
+"""
+
+from minikeras import backend
+from minikeras.layers import SimpleRNN
+
+
+class MySimpleRNN(SimpleRNN):
+    """Forward (given), for t = 1..T, f = self.activation (tanh):
+
+        z_t = x_t·W + h_{t−1}·U + b        W = self.kernel.value (D, u),
+        h_t = f(z_t)                       U = self.recurrent_kernel.value (u, u), b (u,)
+
+    What forward leaves in the cache, time-major (T steps, N samples):
+        xt : (T, N, D)   the inputs x_t (already reversed when go_backwards)
+        Z  : (T, N, u)   z_t
+        H  : (T+1, N, u) H[0] = h_0 (the initial state), H[t] = h_t
+    """
+
+    def backward(self, grad_output):
+        """BPTT, from t = T down to 1 (dh_next: what step t+1 sends back; at t = T the
+        gradient of the final state, or zero):
+
+            dh      = g_t + dh_next          g_t = dhs[t] (None: only h_T is an output)
+            dz_t    = dh ⊙ f'(z_t)           for tanh: (1 − h_t²) ⊙ dh
+            dh_next = dz_t·Uᵀ                (after t = 1 it is dL/dh_0)
+
+        and, summed over time and batch:
+
+            dW = Σ_t x_tᵀ·dz_t     dU = Σ_t h_{t−1}ᵀ·dz_t     db = Σ_t Σ_n dz_t
+            dx_t = dz_t·Wᵀ
+        """
+        xp = backend.xp
+        dhs, dfinals, (xt, Z, H) = self._unpack_output_grads(grad_output)
+        T, N, D = xt.shape
+        dh_next = dfinals[0] if dfinals[0] is not None else xp.zeros((N, self.units), Z.dtype)
+        dZ = xp.empty_like(Z)          # dz_t for every t: fill it in the loop
+        raise NotImplementedError("SimpleRNN.backward: the loop over reversed time "
+                                  "(dh, dz_t, dh_next), then dW, dU, db (add_grad) and dx_t")
+        # after the loop:
+        #   self.kernel.add_grad(...); self.recurrent_kernel.add_grad(...);
+        #   self.bias.add_grad(...)   (when self.use_bias)
+        #   dxt = ...                 (T, N, D), time-major
+        return self._pack_input_grads(dxt, [dh_next])
+'''
+
+LSTM = '''\
+"""Exercise lstm: backpropagation through time for LSTM.   (docs/inside.md, stop 10)
+
+Check your work with:   python -m minikeras.exercises check lstm {path}
+Stuck? Read minikeras/layers/lstm.py, LSTM.backward.
+"""
+
+from minikeras import backend
+from minikeras.layers import LSTM
+
+
+class MyLSTM(LSTM):
+    """Forward (given). The columns of W (D, 4u), U (u, 4u) and b (4u,) hold four blocks, in
+    Keras' order [i | f | c | o] (columns 0:u, u:2u, 2u:3u, 3u:4u). With s = sigmoid
+    (self.recurrent_activation) and f = tanh (self.activation), for t = 1..T:
+
+        z_t = x_t·W + h_{t−1}·U + b         split into z_i, z_f, z_c, z_o
+        i = s(z_i)   f_g = s(z_f)   g = f(z_c)   o = s(z_o)
+        c_t = f_g ⊙ c_{t−1} + i ⊙ g
+        h_t = o ⊙ f(c_t)
+
+    What forward leaves in the cache, time-major (T steps, N samples):
+        xt : (T, N, D)     the inputs x_t
+        Z  : (T, N, 4u)    z_t, all four blocks
+        A  : (T, N, 4u)    the gate values [i | f_g | g | o]
+        H  : (T+1, N, u)   H[0] = h_0, H[t] = h_t
+        C  : (T+1, N, u)   C[0] = c_0, C[t] = c_t
+        FC : (T, N, u)     FC[t−1] = f(c_t)
+    """
+
+    def backward(self, grad_output):
+        """BPTT, from t = T down to 1 (dh_next, dc_next: what step t+1 sends back):
+
+            dh   = g_t + dh_next                      g_t = dhs[t] (None: only h_T)
+            do   = dh ⊙ f(c_t)
+            dc   = dc_next + dh ⊙ o ⊙ f'(c_t)         f'(c_t) = 1 − f(c_t)² for tanh
+            di   = dc ⊙ g     df = dc ⊙ c_{t−1}     dg = dc ⊙ i
+            dz_t = [di ⊙ s'(z_i) | df ⊙ s'(z_f) | dg ⊙ f'(z_c) | do ⊙ s'(z_o)]
+                   with s'(z) = s(1 − s) from the gate values, f'(z_c) = 1 − g²
+            dc_next = dc ⊙ f_g                        (after t = 1: dL/dc_0)
+            dh_next = dz_t·Uᵀ                         (after t = 1: dL/dh_0)
+
+        and, summed over time and batch:
+
+            dW = Σ_t x_tᵀ·dz_t     dU = Σ_t h_{t−1}ᵀ·dz_t     db = Σ_t Σ_n dz_t
+            dx_t = dz_t·Wᵀ
+        """
+        xp = backend.xp
+        dhs, dfinals, (xt, Z, A, H, C, FC) = self._unpack_output_grads(grad_output)
+        T, N, D = xt.shape
+        u = self.units
+        zeros = xp.zeros((N, u), dtype=Z.dtype)
+        dh_next = dfinals[0] if dfinals[0] is not None else zeros
+        dc_next = dfinals[1] if dfinals[1] is not None else zeros
+        dZ = xp.empty_like(Z)          # dz_t for every t: fill it in the loop
+        raise NotImplementedError("LSTM.backward: the loop over reversed time (dh, do, dc, "
+                                  "di, df, dg, dz_t, dc_next, dh_next), then dW, dU, db "
+                                  "(add_grad) and dx_t")
+        # after the loop: self.kernel.add_grad(...), self.recurrent_kernel.add_grad(...),
+        # self.bias.add_grad(...) (when self.use_bias); dxt = ... (T, N, D), time-major
+        return self._pack_input_grads(dxt, [dh_next, dc_next])
+'''
+
+TIME_DISTRIBUTED = '''\
+"""Exercise time_distributed: TimeDistributed's backward pass.   (docs/inside.md, stop 14)
+
+Check your work with:   python -m minikeras.exercises check time_distributed {path}
+Stuck? Read minikeras/layers/wrappers.py.
+"""
+
+from minikeras.layers import TimeDistributed
+
+
+class MyTimeDistributed(TimeDistributed):
+    """Forward (given): time folded into the batch, one set of weights for every step:
+
+        x (N, T, ...)  ->  (N·T, ...)  ->  y_inner = self.layer.forward(...)  ->  y (N, T, ...)
+
+    What forward leaves in the cache: (n, t, in_shape, inner_cache): the batch size N, the
+    number of steps T, x's shape, and the inner layer's own cache (put it back into
+    self.layer.cache before calling the inner backward: a shared wrapper swaps caches).
+    """
+
+    def backward(self, grad_output):
+        """dy (N, T, ...) -> fold to (N·T, ...) -> self.layer.backward -> unfold to x's shape.
+
+        The inner layer sums its weight gradients over all N·T rows: exactly the sum over
+        batch and time that one set of shared weights calls for (no mean over T).
+        """
+        n, t, in_shape, inner_cache = self.cache
+        raise NotImplementedError("TimeDistributed.backward: restore self.layer.cache, fold dy "
+                                  "to (N·T, ...), run self.layer.backward, unfold dx to "
+                                  "in_shape")
+
+    def backward_from_logits(self, grad_logits):
+        """The same three moves, with the inner layer's backward_from_logits (the loss
+        hands dL/dz of the inner layer's logits when it ends in softmax/sigmoid)."""
+        n, t, in_shape, inner_cache = self.cache
+        raise NotImplementedError("TimeDistributed.backward_from_logits: as backward, with "
+                                  "self.layer.backward_from_logits")
+'''
+
+STATEFUL = '''\
+"""Exercise stateful: carry an LSTM's state from one batch to the next.
+(the tour: docs/inside.md, stop 11)
+
+Check your work with:   python -m minikeras.exercises check stateful {path}
+Stuck? Read minikeras/layers/rnn_base.py (forward, reset_state).
+
+With stateful=True, batch k+1 starts where batch k ended: row b of each batch continues the
+sequence of row b of the previous batch. The layer keeps that state in self.states, a list
+[h, c] of two (N, u) arrays (N = self.batch_size, fixed), zeros after build and after
+reset_state(). No gradient crosses a batch boundary: BPTT stops at the batch's first step.
+"""
+
+from minikeras import backend
+from minikeras.exercises.ex_rnn import backward_within_batch, run_from_states
+from minikeras.layers import LSTM
+
+
+class MyStatefulLSTM(LSTM):
+    def forward(self, inputs, training=False):
+        """Given: a stateful layer runs from the carried state, then keeps the final one."""
+        if not self.stateful:
+            return super().forward(inputs, training)
+        h0, c0 = self.batch_start_states()
+        outputs, h_T, c_T = run_from_states(self, inputs, [h0, c0], training)
+        self.carry_over(h_T, c_T)
+        return outputs
+
+    def backward(self, grad_output):
+        """Given: dL/dx of this batch (the gradient stops at the batch's first step)."""
+        return backward_within_batch(self, grad_output)
+
+    def batch_start_states(self):
+        """The states [h_0, c_0] this batch starts from, each (N, u)."""
+        raise NotImplementedError("batch_start_states: return the state the previous batch "
+                                  "ended with (self.states: [h, c])")
+
+    def carry_over(self, h_T, c_T):
+        """Keep the final states (N, u) of this batch for the next one. Store copies: the
+        arrays you are handed belong to this batch's cache."""
+        raise NotImplementedError("carry_over: store [h_T, c_T] (copies) in self.states")
+
+    def reset_state(self, states=None):
+        """Forget the carried state: both h and c back to zeros of shape (N, u), with
+        N = self.batch_size, u = self.units, in the layer's dtype (self.dtype)."""
+        if states is not None:
+            return super().reset_state(states)
+        xp = backend.xp
+        raise NotImplementedError("reset_state: self.states = [zeros, zeros], each (N, u)")
+'''
