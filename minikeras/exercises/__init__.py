@@ -17,6 +17,7 @@ from typing import Any
 
 from minikeras.exercises import (
     ex_activations,
+    ex_conv,
     ex_dense,
     ex_losses,
     ex_optimizers,
@@ -25,7 +26,8 @@ from minikeras.exercises import (
 from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras
 
 EXERCISES: dict[str, Exercise] = {
-    e.name: e for module in (ex_dense, ex_activations, ex_losses, ex_optimizers, ex_rnn) for e in module.EXERCISES
+    e.name: e for module in (ex_dense, ex_activations, ex_losses, ex_optimizers, ex_conv,
+                                           ex_rnn) for e in module.EXERCISES
 }
 
 __all__ = ["EXERCISES", "ReportCard", "check", "get", "listing", "load_piece", "start"]
