@@ -22,12 +22,13 @@ from minikeras.exercises import (
     ex_losses,
     ex_optimizers,
     ex_rnn,
+    ex_stateful,
 )
 from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras
 
 EXERCISES: dict[str, Exercise] = {
     e.name: e for module in (ex_dense, ex_activations, ex_losses, ex_optimizers, ex_conv,
-                                           ex_rnn) for e in module.EXERCISES
+                                           ex_rnn, ex_stateful) for e in module.EXERCISES
 }
 
 __all__ = ["EXERCISES", "ReportCard", "check", "get", "listing", "load_piece", "start"]

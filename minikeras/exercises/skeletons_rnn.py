@@ -173,7 +173,7 @@ reset_state(). No gradient crosses a batch boundary: BPTT stops at the batch's f
 """
 
 from minikeras import backend
-from minikeras.exercises.ex_rnn import backward_within_batch, run_from_states
+from minikeras.exercises.ex_stateful import backward_within_batch, run_from_states
 from minikeras.layers import LSTM
 
 
