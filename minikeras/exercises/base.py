@@ -48,7 +48,8 @@ class ReportCard:
 
     @property
     def passed(self) -> bool:
-        return all(s.status in ("pass", "skipped") for s in self.stages)
+        """No stage failed (stages left out with ``last_stage`` show as "not run")."""
+        return self.failure is None
 
     @property
     def failure(self) -> StageResult | None:
@@ -65,7 +66,10 @@ class ReportCard:
         for s in self.stages:
             out.append(f"  {s.number}. {s.title:<26} {s.status}")
             out += [f"       {line}" for line in s.lines]
-        verdict = "all stages pass" if self.passed else f"stage {self.failure.number} fails"
+        ran = [s for s in self.stages if s.status != "not run"]
+        verdict = (f"stage {self.failure.number} fails" if self.failure else
+                   "all stages pass" if len(ran) == len(self.stages) else
+                   f"stages 1-{len(ran)} pass")
         out.append(f"  => {verdict}")
         return "\n".join(out)
 

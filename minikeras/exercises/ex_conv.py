@@ -121,8 +121,10 @@ class Im2colExercise(Exercise):
                     windows_of(xpad, kernel, out_hw, strides, (1, 1)),
                     "the dilation was ignored: a kernel step moves `dilation` cells "
                     "(xpad[n, y·sh + ky·dh, x·sw + kx·dw, c])."))
-            if strides != (1, 1) and got is not None and np.shape(got) == truth.shape:
-                pass
+            if strides != (1, 1):
+                looks.append(diagnose.Lookalike(
+                    windows_of(xpad, kernel, out_hw, (1, 1), dilation),
+                    "the stride was ignored: output (y, x) starts at cell (y·sh, x·sw)."))
             message = diagnose.explain(
                 "cols", got, truth, lookalikes=looks,
                 regions=[diagnose.Region("in the columns of the first tap (0, 0)", first_tap),
@@ -185,16 +187,19 @@ def swapped(fn: Any) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- Conv2D
-def _col2im_assign(dcols: np.ndarray, padded_shape: tuple, pads: tuple, kernel: tuple,
-                   out_hw: tuple, strides: tuple) -> np.ndarray:
-    """col2im with ``=`` instead of ``+=`` (the overlap slip), for the diagnosis."""
+def col2im_loops(dcols: np.ndarray, padded_shape: tuple, pads: tuple, kernel: tuple,
+                 out_hw: tuple, strides: tuple, assign: bool = False) -> np.ndarray:
+    """col2im by loops; ``assign=True`` writes ``=`` instead of ``+=`` (the overlap slip)."""
     n, hp, wp, c = padded_shape
     (oh, ow), (kh, kw), (sh, sw) = out_hw, kernel, strides
     g = dcols.reshape(n, oh, ow, kh, kw, c)
-    dxpad = np.zeros(padded_shape)
+    dxpad = np.zeros(padded_shape, dtype=dcols.dtype)
     for y in range(oh):
         for x in range(ow):
-            dxpad[:, y * sh:y * sh + kh, x * sw:x * sw + kw, :] = g[:, y, x]
+            if assign:
+                dxpad[:, y * sh:y * sh + kh, x * sw:x * sw + kw, :] = g[:, y, x]
+            else:
+                dxpad[:, y * sh:y * sh + kh, x * sw:x * sw + kw, :] += g[:, y, x]
     (top, bottom), (left, right) = pads
     return dxpad[:, top:hp - bottom, left:wp - right, :]
 
@@ -245,11 +250,20 @@ class Conv2dExercise(LayerExercise):
         if what == "dL/dbias":
             return [diagnose.Lookalike(dy.sum(0), no_act)]
         if what == "dL/dx":
-            return [diagnose.Lookalike(
-                _col2im_assign(dz @ K.T, padded_shape, pads, layer.kernel_size, out_hw,
-                               layer.strides),
+            dcols = dz @ K.T
+            args = (padded_shape, pads, layer.kernel_size, out_hw, layer.strides)
+            (top, bottom), (left, right) = pads
+            looks = [diagnose.Lookalike(
+                col2im_loops(dcols, *args, assign=True),
                 "col2im assigned (=) where windows overlap: a cell collects the gradient of "
                 "every window it is in: add (+=).")]
+            if (top, left) != (bottom, right):
+                looks.append(diagnose.Lookalike(
+                    col2im_loops(dcols, padded_shape, ((bottom, top), (right, left)),
+                                 *args[2:]),
+                    "the padding was cropped from the wrong side: 'same' pads P // 2 before "
+                    "and the rest after (the extra row/column is at the bottom/right)."))
+            return looks
         return []
 
     def hint(self, what: str) -> str:

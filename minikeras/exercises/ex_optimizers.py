@@ -180,9 +180,10 @@ class OptimizerExercise(Exercise):
             alt = np.stack(self.formula(w0, gs, kw, variant)) - w0
             if np.all(np.isfinite(alt)) and diagnose.rel_error(delta, alt) <= 1e-9:
                 return message
-        regions = [diagnose.Region(f"from step {k + 1}" if k else "at step 1",
-                                   np.arange(STEPS)[:, None] == k) for k in range(STEPS)]
         flat = delta.reshape(STEPS, -1)
+        regions = [diagnose.Region(f"from step {k + 1}" if k else "at step 1",
+                                   np.broadcast_to(np.arange(STEPS)[:, None] == k, flat.shape))
+                   for k in range(STEPS)]
         bad = diagnose.wrong_regions(flat, true_delta.reshape(STEPS, -1), regions, 1e-9)
         first = bad[0].label if bad else "at step 1"
         if first != "at step 1":

@@ -163,6 +163,7 @@ class TimeDistributedExercise(LayerExercise):
     symbol = "MyTimeDistributed"
     layer_name = "TimeDistributed"
     tutorial = "lstm"
+    inputs_first = True
 
     def skeleton(self) -> str:
         return TIME_DISTRIBUTED

@@ -73,6 +73,7 @@ class LayerExercise(Exercise):
     layer_name = ""          # the class in minikeras.layers and keras.layers
     tutorial = ""            # key of tutorial_models.TUTORIALS
     model_needs_keras = False
+    inputs_first = False     # diagnose dL/dx before the weights' gradients
 
     def reference(self) -> Any:
         from minikeras import layers
@@ -193,12 +194,13 @@ class LayerExercise(Exercise):
             return float(sum((y * g).sum() for y, g in zip(self._forward(ref, xs), G,
                                                            strict=True)))
 
-        truths = {}
-        for var in ref.trainable_weights:    # weights first: their blocks locate a term
-            truths[self._name(var)] = numeric_gradient(scalar, var.value)
+        weights = {self._name(v): numeric_gradient(scalar, v.value)
+                   for v in ref.trainable_weights}
         names = self.input_names(cfg)
-        for name, x in zip(names, xs, strict=True):
-            truths[name] = self.input_truth(name, numeric_gradient(scalar, x), cfg, xs, G)
+        inputs = {name: self.input_truth(name, numeric_gradient(scalar, x), cfg, xs, G)
+                  for name, x in zip(names, xs, strict=True)}
+        # weights first (their blocks locate a term), unless dL/dx says more (a wrapper)
+        truths = {**inputs, **weights} if self.inputs_first else {**weights, **inputs}
         self._forward(ref, xs)
         learner("forward", self._forward, mine, xs)
         dxs = learner("backward", self._backward, mine, G)
