@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.reference:
             piece = None
         else:
-            piece = exercises.load_piece(args.name, args.file or f"{exercises.get(args.name).name}.py")
+            default = f"{exercises.get(args.name).name}.py"
+            piece = exercises.load_piece(args.name, args.file or default)
         card = exercises.check(args.name, piece, reference=args.reference,
                                keras=False if args.no_keras else True, steps=args.steps)
         return 0 if card.passed else 1

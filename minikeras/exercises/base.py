@@ -1,7 +1,7 @@
 """What every exercise has, the report card, and how a stage runs the learner's code.
 
 An exercise is graded in four stages, each a method of its ``Exercise`` subclass that
-returns the lines of its report and raises ``StageFailed`` with a diagnosis:
+returns the lines of its report and raises ``FailedStageError`` with a diagnosis:
 
 1. ``stage_shapes``: shapes and dtypes of what the learner's code returns (float32);
 2. ``stage_float64``: the float64 check on several random configurations (finite
@@ -24,11 +24,11 @@ STAGE_TITLES = ("shapes and dtypes", "float64 gradient check", "parity with real
                 "tutorial model")
 
 
-class StageFailed(Exception):
+class FailedStageError(Exception):
     """A stage's verdict: the message is the diagnosis shown on the report card."""
 
 
-class StageSkipped(Exception):
+class SkippedStageError(Exception):
     """The stage cannot run here (no Keras); the message says why."""
 
 
@@ -111,8 +111,8 @@ def learner(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
     try:
         return fn(*args, **kwargs)
     except NotImplementedError as e:
-        raise StageFailed(f"{what} is not written yet: {e}") from None
-    except (StageFailed, StageSkipped):
+        raise FailedStageError(f"{what} is not written yet: {e}") from None
+    except (FailedStageError, SkippedStageError):
         raise
     except Exception as e:  # noqa: BLE001 - the learner's bug, reported, never a crash
         where = ""
@@ -121,7 +121,7 @@ def learner(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
         if frames:
             f = frames[-1]
             where = f" (at {os.path.basename(f.filename)}:{f.lineno}: {f.line})"
-        raise StageFailed(f"{what} raised {type(e).__name__}: {e}{where}") from None
+        raise FailedStageError(f"{what} raised {type(e).__name__}: {e}{where}") from None
 
 
 def check_array(what: str, got: Any, shape: tuple[int, ...], dtype: Any) -> None:
@@ -129,16 +129,17 @@ def check_array(what: str, got: Any, shape: tuple[int, ...], dtype: Any) -> None
     import numpy as np
 
     if got is None:
-        raise StageFailed(f"{what} is None; expected an array of shape {shape}.")
+        raise FailedStageError(f"{what} is None; expected an array of shape {shape}.")
     if not hasattr(got, "shape") or not hasattr(got, "dtype"):
-        raise StageFailed(f"{what} is a {type(got).__name__}, expected an array of shape "
-                          f"{shape}.")
+        raise FailedStageError(f"{what} is a {type(got).__name__}, expected an array of shape "
+                               f"{shape}.")
     if tuple(got.shape) != tuple(shape):
         extra = " (transposed?)" if tuple(got.shape) == tuple(shape)[::-1] else ""
-        raise StageFailed(f"{what} has shape {tuple(got.shape)}, expected {tuple(shape)}{extra}.")
+        raise FailedStageError(f"{what} has shape {tuple(got.shape)}, expected "
+                               f"{tuple(shape)}{extra}.")
     if np.dtype(got.dtype) != np.dtype(dtype):
-        raise StageFailed(f"{what} has dtype {got.dtype}, expected {np.dtype(dtype)} (the "
-                          "dtype of the layer: float32 unless built in float64).")
+        raise FailedStageError(f"{what} has dtype {got.dtype}, expected {np.dtype(dtype)} (the "
+                               "dtype of the layer: float32 unless built in float64).")
 
 
 class Exercise:
@@ -165,10 +166,10 @@ class Exercise:
         raise NotImplementedError
 
     def stage_keras(self, piece: Any, opts: Options) -> list[str]:
-        raise StageSkipped("this exercise has no Keras stage")
+        raise SkippedStageError("this exercise has no Keras stage")
 
     def stage_model(self, piece: Any, opts: Options) -> list[str]:
-        raise StageSkipped("this exercise has no tutorial-model stage")
+        raise SkippedStageError("this exercise has no tutorial-model stage")
 
     def grade(self, piece: Any, opts: Options, subject: str) -> ReportCard:
         card = ReportCard(self.name, subject)
@@ -183,12 +184,12 @@ class Exercise:
                                                                    False))
             try:
                 if needs_keras and opts.keras is None:
-                    raise StageSkipped(opts.keras_reason)
+                    raise SkippedStageError(opts.keras_reason)
                 lines = stage(piece, opts)
                 card.stages.append(StageResult(number, title, "pass", lines))
-            except StageSkipped as e:
+            except SkippedStageError as e:
                 card.stages.append(StageResult(number, title, "skipped", [f"skipped: {e}"]))
-            except StageFailed as e:
+            except FailedStageError as e:
                 card.stages.append(StageResult(number, title, "FAIL", [str(e)]))
                 stopped = True
         return card

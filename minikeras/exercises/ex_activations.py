@@ -18,7 +18,7 @@ import numpy as np
 
 from minikeras import activations
 from minikeras.exercises import diagnose, tutorial_models
-from minikeras.exercises.base import Exercise, Options, StageFailed, check_array, learner
+from minikeras.exercises.base import Exercise, FailedStageError, Options, check_array, learner
 from minikeras.exercises.layer_grader import EPS
 
 FUNCTIONS = ("relu", "sigmoid", "tanh")
@@ -61,7 +61,7 @@ def _pieces(piece: Any) -> dict[str, Any]:
     found = {name: get(f"{name}_derivative") or get(name) for name in FUNCTIONS}
     missing = [f"{n}_derivative" for n, f in found.items() if f is None]
     if missing:
-        raise StageFailed(f"missing function(s): {', '.join(missing)}.")
+        raise FailedStageError(f"missing function(s): {', '.join(missing)}.")
     return found
 
 
@@ -132,7 +132,7 @@ class ActivationsExercise(Exercise):
                     f"{name}_derivative", got, truth, regions=self._regions(x),
                     lookalikes=self._lookalikes(name, x, y, dy, slope), hint=HINTS[name])
                 if message:
-                    raise StageFailed(message)
+                    raise FailedStageError(message)
                 worst = max(worst, diagnose.rel_error(np.asarray(got), truth))
             lines.append(f"{name}: largest relative error {worst:.1e} (2 configs)")
         return lines
@@ -181,8 +181,8 @@ class ActivationsExercise(Exercise):
                 message = diagnose.explain(f"{name}_derivative", got, truth,
                                            regions=self._regions(x.astype(np.float64)),
                                            tol=1e-6, hint=HINTS[name])
-                raise StageFailed(f"against Keras' gradient of keras.activations.{name}: "
-                                  f"{message}")
+                raise FailedStageError(f"against Keras' gradient of keras.activations.{name}: "
+                                       f"{message}")
             lines.append(f"{name}: vs Keras (float32) {err:.1e}")
         return lines
 
@@ -194,8 +194,8 @@ class ActivationsExercise(Exercise):
                 ok, more = learner("training the tutorial model", tutorial_models.judge,
                                    TUTORIAL_OF[name], {}, opts.keras, opts.steps)
             if not ok:
-                raise StageFailed(f"with your {name}_derivative the tutorial model drifted "
-                                  "away: " + "; ".join(more))
+                raise FailedStageError(f"with your {name}_derivative the tutorial model drifted "
+                                       "away: " + "; ".join(more))
             lines += [f"{name}: {more[0]}"]
         return lines
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from minikeras.exercises import diagnose, tutorial_models
-from minikeras.exercises.base import Exercise, Options, StageFailed, check_array, learner
+from minikeras.exercises.base import Exercise, FailedStageError, Options, check_array, learner
 from minikeras.exercises.layer_grader import Case, Config, LayerExercise
 from minikeras.exercises.skeletons_conv import CONV2D, IM2COL, MAX_POOLING
 from minikeras.layers import im2col as ic
@@ -133,7 +133,7 @@ class Im2colExercise(Exercise):
                 hint="check cols[(n, y, x), (ky, kx, c)] = xpad[n, y·sh + ky·dh, "
                      "x·sw + kx·dw, c]")
             if message:
-                raise StageFailed(f"im2col: {message} [{note}]")
+                raise FailedStageError(f"im2col: {message} [{note}]")
             lines.append(f"{note}: equal to the windows, taken by loops")
         return lines
 
@@ -161,8 +161,8 @@ class Im2colExercise(Exercise):
             limit = max(10 * diagnose.rel_error(np.asarray(ref, np.float64), truth), 1e-5)
             err = diagnose.rel_error(np.asarray(got, np.float64), truth)
             if err > limit:
-                raise StageFailed(f"Conv2D's output with your im2col differs from Keras' by "
-                                  f"{err:.1e} (limit {limit:.1e}) [{kw}]")
+                raise FailedStageError(f"Conv2D's output with your im2col differs from Keras' by "
+                                       f"{err:.1e} (limit {limit:.1e}) [{kw}]")
             lines.append(f"Conv2D({kw}) output vs Keras (float32) {err:.1e}")
         return lines
 
@@ -171,7 +171,7 @@ class Im2colExercise(Exercise):
             ok, lines = learner("training the tutorial model", tutorial_models.judge, "cnn",
                                 {}, opts.keras, opts.steps)
         if not ok:
-            raise StageFailed("the tutorial model drifted away: " + "; ".join(lines))
+            raise FailedStageError("the tutorial model drifted away: " + "; ".join(lines))
         return lines
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from minikeras import losses
 from minikeras.exercises import diagnose, tutorial_models
-from minikeras.exercises.base import Exercise, Options, StageFailed, check_array, learner
+from minikeras.exercises.base import Exercise, FailedStageError, Options, check_array, learner
 from minikeras.exercises.layer_grader import numeric_gradient
 
 XENT_SKELETON = '''\
@@ -142,7 +142,7 @@ class LossExercise(Exercise):
                     1 / n: f"divided by the number of samples ({n}): the model does that "
                            "afterwards (sum_over_batch_size); return each sample's own dl."})
             if message:
-                raise StageFailed(f"{self.title}: {message} [{self.note(shape, soft)}]")
+                raise FailedStageError(f"{self.title}: {message} [{self.note(shape, soft)}]")
             lines.append(f"{self.note(shape, soft)}: largest relative error "
                          f"{diagnose.rel_error(np.asarray(got), truth):.1e}")
         return lines
@@ -170,7 +170,7 @@ class LossExercise(Exercise):
             if err > limit:
                 message = diagnose.explain("the gradient", got, truth, tol=limit,
                                            regions=self.regions(y.astype(np.float64)))
-                raise StageFailed(f"{self.title}: against Keras, {message}")
+                raise FailedStageError(f"{self.title}: against Keras, {message}")
             lines.append(f"shape {shape}: vs Keras' gradient x N (float32) {err:.1e}")
         return lines
 
@@ -178,7 +178,7 @@ class LossExercise(Exercise):
         ok, lines = learner("training the tutorial model", tutorial_models.judge,
                             self.tutorial, {}, opts.keras, opts.steps, loss=piece())
         if not ok:
-            raise StageFailed("the tutorial model drifted away: " + "; ".join(lines))
+            raise FailedStageError("the tutorial model drifted away: " + "; ".join(lines))
         return lines
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from minikeras import optimizers
 from minikeras.exercises import diagnose, tutorial_models
-from minikeras.exercises.base import Exercise, Options, StageFailed, check_array, learner
+from minikeras.exercises.base import Exercise, FailedStageError, Options, check_array, learner
 from minikeras.exercises.skeletons_optimizers import ADAM, RMSPROP, SGD
 from minikeras.variable import Variable
 
@@ -151,8 +151,8 @@ class OptimizerExercise(Exercise):
         for w, a, name in zip(w0, after, ("kernel", "bias"), strict=True):
             check_array(f"the weight '{name}' after one step", a, w.shape, np.float32)
         if all(np.array_equal(w, a) for w, a in zip(w0, after, strict=True)):
-            raise StageFailed("one step changed no weight: update variable.value in place "
-                              "(variable.value -= ..., or variable.value[...] = ...).")
+            raise FailedStageError("one step changed no weight: update variable.value in place "
+                                   "(variable.value -= ..., or variable.value[...] = ...).")
         return ["one step keeps each weight's shape and float32 dtype, and changes it"]
 
     def stage_float64(self, piece: Any, opts: Options) -> list[str]:
@@ -163,7 +163,7 @@ class OptimizerExercise(Exercise):
             for j in range(len(SHAPES)):
                 message = self._explain(kw, w0[j], [g[j] for g in grads], [s[j] for s in got])
                 if message:
-                    raise StageFailed(f"{self.title}: {message} [config: {kw}]")
+                    raise FailedStageError(f"{self.title}: {message} [config: {kw}]")
             lines.append(f"config {i + 1} {kw}: {STEPS} steps match the formula in float64")
         return lines
 
@@ -211,10 +211,11 @@ class OptimizerExercise(Exercise):
             limit = max(10 * envelope, 1e-6)
             err = diagnose.rel_error(got - start, k - start)
             if err > limit:
-                raise StageFailed(f"{self.title}: after {STEPS} steps the total update differs "
-                                  f"from Keras' by {err:.1e} of its size (limit {limit:.1e}: "
-                                  "10x minikeras' own difference, at least 1e-6). Cast "
-                                  "constants to the weight's dtype, as Keras does.")
+                raise FailedStageError(f"{self.title}: after {STEPS} steps the total update "
+                                       f"differs from Keras' by {err:.1e} of its size (limit "
+                                       f"{limit:.1e}: "
+                                       "10x minikeras' own difference, at least 1e-6). Cast "
+                                       "constants to the weight's dtype, as Keras does.")
             lines.append(f"config {i + 1}: {STEPS} steps vs Keras (float32) {err:.1e}")
         return lines
 
@@ -223,7 +224,7 @@ class OptimizerExercise(Exercise):
                             self.tutorial, {f"optimizers.{self.base_name}": piece},
                             opts.keras, opts.steps, optimizer=self.model_optimizer)
         if not ok:
-            raise StageFailed("the tutorial model drifted away: " + "; ".join(lines))
+            raise FailedStageError("the tutorial model drifted away: " + "; ".join(lines))
         return lines
 
     model_optimizer: Any = None

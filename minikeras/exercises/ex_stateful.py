@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from minikeras.exercises import diagnose, tutorial_models
-from minikeras.exercises.base import Exercise, Options, StageFailed, check_array, learner
+from minikeras.exercises.base import Exercise, FailedStageError, Options, check_array, learner
 from minikeras.exercises.skeletons_rnn import STATEFUL
 from minikeras.layers import LSTM
 
@@ -79,7 +79,7 @@ class StatefulExercise(Exercise):
         out = learner("forward", layer.forward, b[0])
         check_array("forward's output", out, (N, T, UNITS), np.float32)
         if not isinstance(layer.states, list | tuple) or len(layer.states) != 2:
-            raise StageFailed("after a batch, self.states must be a list [h, c].")
+            raise FailedStageError("after a batch, self.states must be a list [h, c].")
         for k, s in enumerate(layer.states):
             check_array(f"self.states[{k}] after a batch", s, (N, UNITS), np.float32)
         dx = learner("backward", layer.backward, np.ones_like(out))
@@ -117,8 +117,8 @@ class StatefulExercise(Exercise):
         err = [diagnose.rel_error(np.asarray(g, np.float64), t) for g, t in zip(got, truth,
                                                                                strict=True)]
         if err[0] > 1e-9:
-            raise StageFailed("batch 1, right after reset_state, does not start from zeros: "
-                              "reset_state must set h and c to zeros.")
+            raise FailedStageError("batch 1, right after reset_state, does not start from zeros: "
+                                   "reset_state must set h and c to zeros.")
         if err[1] > 1e-9:
             h, c = self._final(weights, batches[0])
             zero = np.zeros_like(h)
@@ -131,17 +131,17 @@ class StatefulExercise(Exercise):
             for states, message in looks:
                 alt = self._truth(weights, [batches[1]], states)[0]
                 if diagnose.rel_error(np.asarray(got[1], np.float64), alt) <= 1e-9:
-                    raise StageFailed(f"stateful LSTM: {message}")
-            raise StageFailed("stateful LSTM: batch 2 does not continue where batch 1 ended "
-                              f"(largest error {err[1]:.1e}).")
+                    raise FailedStageError(f"stateful LSTM: {message}")
+            raise FailedStageError("stateful LSTM: batch 2 does not continue where batch 1 ended "
+                                   f"(largest error {err[1]:.1e}).")
         if err[2] > 1e-9:
-            raise StageFailed("batches 1 and 2 are right but batch 3 is not: the stored state "
-                              "changed after it was stored (store copies).")
+            raise FailedStageError("batches 1 and 2 are right but batch 3 is not: the stored state "
+                                   "changed after it was stored (store copies).")
         learner("reset_state", layer.reset_state)
         again = learner("forward after reset_state", layer.forward, batches[0])
         if diagnose.rel_error(np.asarray(again, np.float64), truth[0]) > 1e-9:
-            raise StageFailed("after reset_state the layer did not start from zeros: "
-                              "reset_state must set h and c to zeros.")
+            raise FailedStageError("after reset_state the layer did not start from zeros: "
+                                   "reset_state must set h and c to zeros.")
         return ["3 consecutive batches equal one LSTM over the joined sequence (float64)",
                 "reset_state starts again from zeros"]
 
@@ -162,8 +162,8 @@ class StatefulExercise(Exercise):
                         1e-5)
             err = diagnose.rel_error(np.asarray(got, np.float64), truth)
             if err > limit:
-                raise StageFailed(f"batch {i + 1}: outputs differ from Keras' stateful LSTM by "
-                                  f"{err:.1e} (limit {limit:.1e}).")
+                raise FailedStageError(f"batch {i + 1}: outputs differ from Keras' stateful LSTM "
+                                       f"by {err:.1e} (limit {limit:.1e}).")
             lines.append(f"batch {i + 1}: vs Keras (float32) {err:.1e}")
         return lines
 
@@ -171,7 +171,7 @@ class StatefulExercise(Exercise):
         ok, lines = learner("training the tutorial model", tutorial_models.judge, "lstm",
                             {"layers.LSTM": piece}, opts.keras, opts.steps)
         if not ok:
-            raise StageFailed("the tutorial model drifted away: " + "; ".join(lines))
+            raise FailedStageError("the tutorial model drifted away: " + "; ".join(lines))
         return lines
 
 

@@ -17,8 +17,8 @@ import numpy as np
 from minikeras.exercises import diagnose, tutorial_models
 from minikeras.exercises.base import (
     Exercise,
+    FailedStageError,
     Options,
-    StageFailed,
     check_array,
     learner,
 )
@@ -161,12 +161,12 @@ class LayerExercise(Exercise):
         try:
             check_array(f"{self.layer_name}: dL/dx (what backward returns)", dx[0], x.shape,
                         np.float32)
-        except StageFailed as e:
-            raise StageFailed(f"{e} {self.hint('dL/dx')}".strip()) from None
+        except FailedStageError as e:
+            raise FailedStageError(f"{e} {self.hint('dL/dx')}".strip()) from None
         for var in layer.trainable_weights:
             if var.grad is None:
-                raise StageFailed(f"{self.layer_name}: {self._name(var)} was never set: call "
-                                  f"self.{var.name.split('/')[-1]}.add_grad(...) in backward.")
+                raise FailedStageError(f"{self.layer_name}: {self._name(var)} was never set: call "
+                                       f"self.{var.name.split('/')[-1]}.add_grad(...) in backward.")
             check_array(f"{self.layer_name}: {self._name(var)}", var.grad, var.shape, np.float32)
         names = ", ".join(self._name(v) for v in layer.trainable_weights)
         return [f"dL/dx {tuple(x.shape)} float32" + (f"; {names} shaped like their weights"
@@ -216,7 +216,7 @@ class LayerExercise(Exercise):
                                        factors=self.factors(what, case), hint=self.hint(what),
                                        combos=self.combos(what))
             if message:
-                raise StageFailed(f"{self.layer_name}: {message} [config: {cfg.note}]")
+                raise FailedStageError(f"{self.layer_name}: {message} [config: {cfg.note}]")
             worst = max(worst, diagnose.rel_error(np.asarray(got[what]), truth))
         return worst
 
@@ -259,10 +259,10 @@ class LayerExercise(Exercise):
                     case = Case(cfg, ref, x.astype(np.float64), G)
                     message = diagnose.explain(what, g, k, regions=self.regions(what, case),
                                                tol=limit, hint=self.hint(what))
-                    raise StageFailed(f"{self.layer_name}: against Keras, "
-                                      f"{message or f'{what} differs by {err:.1e}'} (limit "
-                                      f"{limit:.1e}: 10x minikeras' own difference, at least "
-                                      f"1e-5) [config: {cfg.note}]")
+                    raise FailedStageError(f"{self.layer_name}: against Keras, "
+                                           f"{message or f'{what} differs by {err:.1e}'} (limit "
+                                           f"{limit:.1e}: 10x minikeras' own difference, at least "
+                                           f"1e-5) [config: {cfg.note}]")
                 errs.append(f"{what} {err:.1e}")
             lines.append(f"{cfg.note}: vs Keras (float32) " + ", ".join(errs))
         return lines
@@ -274,5 +274,5 @@ class LayerExercise(Exercise):
         ok, lines = learner("training the tutorial model", tutorial_models.judge,
                             self.tutorial, self.swaps(piece), opts.keras, opts.steps)
         if not ok:
-            raise StageFailed("the tutorial model drifted away: " + "; ".join(lines))
+            raise FailedStageError("the tutorial model drifted away: " + "; ".join(lines))
         return lines
