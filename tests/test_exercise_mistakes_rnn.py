@@ -77,7 +77,7 @@ def test_lstm_bptt_and_its_mistakes():
     assert grade("lstm", LSTMSolution).passed
     assert_caught("lstm", mistake(LSTMSolution, "df_ct"),
                   "LSTM: dL/dkernel is wrong only in the forget-gate block (columns u:2u); the "
-                  "other 3 match: check df = dc * c_{t-1}")
+                  "other three blocks match: check df = dc * c_{t-1}")
     assert_caught("lstm", mistake(LSTMSolution, "do_c"), "only in the output-gate block",
                   "do = dh * f(c_t)")
     assert_caught("lstm", mistake(LSTMSolution, "no_tanh"), "only in the cell-candidate block")

@@ -76,7 +76,7 @@ def test_random_perturbation_of_one_block_or_region_is_located(seed):
     got = truth.copy()
     got[block.mask] += rng.standard_normal(int(block.mask.sum())) * 10 ** rng.uniform(-3, 0)
     message = diagnose.explain("dL/dkernel", got, truth, regions=regions)
-    assert f"wrong only {block.label}; the other 3 match" in message
+    assert f"wrong only {block.label}; the other three blocks match" in message
     # dL/dx of a sequence: the last step vs the earlier ones
     x_regions = ex.regions("dL/dx", case)
     target = x_regions[seed % 2]

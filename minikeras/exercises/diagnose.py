@@ -39,6 +39,10 @@ class Region:
     label: str
     mask: np.ndarray
     hint: str = ""
+    noun: str = "parts"    # what the regions are, in "the other three blocks match"
+
+
+_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
 
 @dataclass
@@ -120,7 +124,9 @@ def explain(what: str, got: Any, truth: np.ndarray, *, regions: list[Region] | N
         names = " and ".join(r.label for r in bad)
         hints = (combos or {}).get(frozenset(r.label for r in bad)) or "; ".join(
             r.hint for r in bad if r.hint)
-        rest = "the rest matches" if good == 1 else f"the other {good} match"
+        noun = bad[0].noun
+        rest = ("the rest matches" if good == 1 else
+                f"the other {_WORDS.get(good, str(good))} {noun} match")
         return f"{what} is wrong only {names}; {rest}" + (f": {hints}" if hints else ".")
     if _close(got, -truth, tol):
         return f"{what} has the wrong sign everywhere. {hint}".strip()

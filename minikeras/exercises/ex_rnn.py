@@ -144,7 +144,8 @@ class LstmExercise(_RecurrentExercise):
             for k, (_, gate, hint) in enumerate(GATES):
                 span = "0:u" if k == 0 else f"{k}u:{k + 1}u" if k > 1 else "u:2u"
                 mask = np.broadcast_to((cols >= k * u) & (cols < (k + 1) * u), shape)
-                out.append(diagnose.Region(f"in the {gate} block (columns {span})", mask, hint))
+                out.append(diagnose.Region(f"in the {gate} block (columns {span})", mask, hint,
+                                           "blocks"))
             return out
         return super().regions(what, case)
 
