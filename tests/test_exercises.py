@@ -146,3 +146,18 @@ def test_command_line(tmp_path):
     assert failed.returncode == 1 and "not written yet" in failed.stdout
     passed = run("check", "mse", "--reference", "--steps", "2")
     assert passed.returncode == 0 and "all stages pass" in passed.stdout
+
+
+def test_grading_pins_the_settings_and_puts_them_back():
+    from minikeras import backend
+
+    backend.set_image_data_format("channels_first")
+    backend.set_floatx("float64")
+    try:
+        card = exercises.check("max_pooling", reference=True, keras=False, verbose=False,
+                               last_stage=2)
+        assert card.passed, card.render()
+        assert (backend.floatx(), backend.image_data_format()) == ("float64", "channels_first")
+    finally:
+        backend.set_image_data_format("channels_last")
+        backend.set_floatx("float32")

@@ -24,7 +24,7 @@ from minikeras.exercises import (
     ex_rnn,
     ex_stateful,
 )
-from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras
+from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras, pinned_settings
 
 EXERCISES: dict[str, Exercise] = {
     e.name: e for module in (ex_dense, ex_activations, ex_losses, ex_optimizers, ex_conv,
@@ -98,7 +98,8 @@ def check(name: str, piece: Any = None, *, reference: bool = False, keras: bool 
     else:
         subject = getattr(piece, "__qualname__", repr(piece))
     module, reason = load_keras(keras)
-    card = ex.grade(piece, Options(module, reason, steps, last_stage), subject)
+    with pinned_settings():
+        card = ex.grade(piece, Options(module, reason, steps, last_stage), subject)
     if verbose:
         print(card.render())
     return card

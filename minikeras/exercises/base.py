@@ -14,11 +14,14 @@ Grading stops at the first failing stage (the later ones would only repeat its s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from minikeras import backend
 
 STAGE_TITLES = ("shapes and dtypes", "float64 gradient check", "parity with real Keras",
                 "tutorial model")
@@ -104,6 +107,25 @@ def load_keras(use: bool | None = True) -> tuple[Any, str]:
     keras.config.set_epsilon(1e-7)
     keras.config.set_image_data_format("channels_last")
     return keras, ""
+
+
+@contextlib.contextmanager
+def pinned_settings() -> Iterator[None]:
+    """Grade on NumPy, float32, epsilon 1e-7, channels_last (what Keras' stages pin too),
+    whatever the session had; put the session's settings back afterwards."""
+    saved = (backend.backend(), backend.floatx(), backend.epsilon(),
+             backend.image_data_format())
+    try:
+        backend.set_backend("numpy")   # the grader's truths are NumPy arrays
+        backend.set_floatx("float32")
+        backend.set_epsilon(1e-7)
+        backend.set_image_data_format("channels_last")
+        yield
+    finally:
+        backend.set_backend(saved[0])
+        backend.set_floatx(saved[1])
+        backend.set_epsilon(saved[2])
+        backend.set_image_data_format(saved[3])
 
 
 def learner(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
