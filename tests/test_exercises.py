@@ -144,6 +144,9 @@ def test_command_line(tmp_path):
     assert again.returncode == 2 and "already exists" in again.stderr
     failed = run("check", "mse")
     assert failed.returncode == 1 and "not written yet" in failed.stdout
+    (tmp_path / "broken.py").write_text("def oops(:\n")
+    broken = run("check", "mse", "broken.py")
+    assert broken.returncode == 2 and "broken.py failed to load: SyntaxError" in broken.stderr
     passed = run("check", "mse", "--reference", "--steps", "2")
     assert passed.returncode == 0 and "all stages pass" in passed.stdout
 

@@ -75,7 +75,10 @@ def load_piece(name: str, file: str | Path) -> Any:
     spec = importlib.util.spec_from_file_location(f"_exercise_{ex.name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # noqa: BLE001 - the learner's file: say what broke, and where
+        raise ImportError(f"{path} failed to load: {type(e).__name__}: {e}") from e
     if ex.symbol is None:          # the file's functions, as a module
         return module
     piece = getattr(module, ex.symbol, None)

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         card = exercises.check(args.name, piece, reference=args.reference,
                                keras=False if args.no_keras else True, steps=args.steps)
         return 0 if card.passed else 1
-    except (KeyError, FileExistsError, FileNotFoundError, AttributeError) as e:
+    except (KeyError, FileExistsError, FileNotFoundError, AttributeError, ImportError) as e:
         print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
 
