@@ -164,3 +164,29 @@ def test_grading_pins_the_settings_and_puts_them_back():
     finally:
         backend.set_image_data_format("channels_last")
         backend.set_floatx("float32")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_perturbed_tied_windows_and_true_classes_are_located(seed):
+    rng = np.random.default_rng(seed)
+    # max pooling: a change inside the windows with tied maxima only
+    ex = exercises.get("max_pooling")
+    cfg = ex.configs()[3]
+    x = ex.make_input(cfg, rng)
+    layer = layers.MaxPooling2D(**cfg.kwargs, dtype="float64")
+    layer.build_for(x.shape)
+    dy = rng.standard_normal(layer.forward(x).shape)
+    regions = ex.regions("dL/dx", Case(cfg, layer, x, [dy]))
+    truth = rng.standard_normal(x.shape)
+    got = truth.copy()
+    tied = regions[0].mask
+    got[tied] += rng.standard_normal(int(tied.sum()))
+    assert diagnose.explain("dL/dx", got, truth, regions=regions).startswith(
+        "dL/dx is wrong only in windows with tied maxima")
+    # softmax + cross-entropy: a change at the true class only
+    xent = exercises.get("softmax_xent")
+    y, z = xent.make_case((5, 4), seed)
+    truth = rng.standard_normal(z.shape)
+    got = truth + (y == 1) * rng.uniform(0.1, 1, z.shape)
+    message = diagnose.explain("the gradient", got, truth, regions=xent.regions(y))
+    assert "wrong only at the true class" in message and "− y term" in message
