@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras import backend, initializers
+from minikeras import backend, initializers, registry
 from minikeras.variable import Variable
 
 Shape = tuple[int | None, ...]
@@ -57,8 +57,13 @@ class InputSpec:
 class Layer:
     """Base class: naming, building, weights, shape checks and the forward/backward contract."""
 
+    #: registry key = prefix + class name ("ops." for operations, whose names repeat layers')
+    _registry_prefix = ""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("minikeras."):  # so that loading, Input, legacy find it
+            registry.register(cls, cls._registry_prefix + cls.__name__)
         init = cls.__dict__.get("__init__")
         if init is None:
             return
@@ -256,7 +261,7 @@ class Layer:
     # ------------------------------------------------------------------ calling
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """Eager call on data (returns data), or symbolic call on ``Input`` tensors (graph)."""
-        from minikeras.models import graph
+        from minikeras import graph
 
         if graph.is_symbolic(inputs):
             return graph.call_layer(self, inputs, *args, **kwargs)

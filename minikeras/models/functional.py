@@ -25,8 +25,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from minikeras.graph import KerasTensor, Node
 from minikeras.layers.layer import Layer
-from minikeras.models.graph import KerasTensor, Node
 from minikeras.models.model import Model
 
 

@@ -130,7 +130,7 @@ class Model(TrainerMixin, Layer):
     reset_state = reset_states
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        from minikeras.models import graph
+        from minikeras import graph
 
         if graph.is_symbolic(inputs):
             return graph.call_layer(self, inputs, *args, **kwargs)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from minikeras import graph
 from minikeras.layers.core import InputLayer
 from minikeras.layers.layer import Layer
-from minikeras.models import graph
 from minikeras.models.model import Model
 
 

@@ -69,7 +69,7 @@ class TrainerMixin:
 
     @staticmethod
     def _cast_x(a: Any) -> np.ndarray:
-        from minikeras.models import graph
+        from minikeras import graph
 
         if graph.is_symbolic(a):
             raise TypeError(

@@ -14,7 +14,8 @@ import inspect
 import warnings
 from typing import Any
 
-from minikeras.layers.serialization import serialize_layer
+from minikeras import graph, registry
+from minikeras.layers.serialization import find_class, serialize_layer
 
 _LAYER_BASE_ARGS = {"name", "trainable", "dtype", "input_shape", "input_dim",
                     "batch_input_shape", "batch_size"}
@@ -86,9 +87,6 @@ def _jsonable(value: Any) -> Any:
 
 def functional_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
     """Rebuild a Functional model: create every layer, then replay its calls in order."""
-    from minikeras.models import graph
-    from minikeras.models.functional import Functional
-
     created: dict[str, Any] = {}
     pending: list[tuple[str, int, dict]] = []
     outputs: dict[tuple[str, int], list[Any]] = {}
@@ -141,7 +139,8 @@ def functional_from_config(config: dict[str, Any], custom_objects: dict | None =
         lname, ni, ti = ref
         return outputs[(lname, ni)][ti]
 
-    return Functional(pick(config["input_layers"]), pick(config["output_layers"]),
+    functional = registry.get("Functional")
+    return functional(pick(config["input_layers"]), pick(config["output_layers"]),
                       name=config.get("name"), trainable=config.get("trainable", True))
 
 
@@ -185,15 +184,8 @@ def _clean_initializer(value: dict[str, Any]) -> dict[str, Any]:
 
 def deserialize(entry: dict[str, Any], custom_objects: dict | None = None) -> Any:
     """A layer or model from ``{"class_name", "config", ...}`` (Keras' or ours)."""
-    import minikeras.layers as layers_mod
-    import minikeras.models as models_mod
-
     name = entry["class_name"]
-    cls = ((custom_objects or {}).get(name) or getattr(layers_mod, name, None)
-           or getattr(models_mod, name, None))
-    if cls is None:
-        raise ValueError(f"Unknown layer class {name!r} in the saved config. Pass it in "
-                         "`custom_objects={...}` if it is your own.")
+    cls = find_class(name, custom_objects)
     config = dict(entry.get("config", {}))
     if name == "Functional":
         return functional_from_config(config, custom_objects)
@@ -214,9 +206,8 @@ def deserialize(entry: dict[str, Any], custom_objects: dict | None = None) -> An
 
 
 def sequential_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
-    from minikeras.models.sequential import Sequential
-
-    model = Sequential(name=config.get("name"), trainable=config.get("trainable", True))
+    sequential = registry.get("Sequential")
+    model = sequential(name=config.get("name"), trainable=config.get("trainable", True))
     for entry in config["layers"]:
         layer = deserialize(entry, custom_objects)
         model.add(layer)
