@@ -9,6 +9,7 @@ from minikeras import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     utils,
 )
@@ -26,7 +27,7 @@ utils.Trace = _trace_module.Trace
 
 __version__ = "0.1.0"
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "utils"]
+           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "utils"]
 
 
 def __getattr__(name: str):  # datasets import lazily: they are not needed to train

@@ -38,12 +38,55 @@ class KerasTensor:
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
+    # Arithmetic records an operation (ops/numpy.py), found by name: the operations are
+    # layers of the graph and sit above this module. ``x += y`` rebinds x to ``x + y``.
+    def __add__(self, other: Any) -> KerasTensor:
+        return _operation("Add", self, other)
+
+    def __radd__(self, other: Any) -> KerasTensor:
+        return _operation("Add", other, self)
+
+    def __sub__(self, other: Any) -> KerasTensor:
+        return _operation("Subtract", self, other)
+
+    def __rsub__(self, other: Any) -> KerasTensor:
+        return _operation("Subtract", other, self)
+
+    def __mul__(self, other: Any) -> KerasTensor:
+        return _operation("Multiply", self, other)
+
+    def __rmul__(self, other: Any) -> KerasTensor:
+        return _operation("Multiply", other, self)
+
+    def __truediv__(self, other: Any) -> KerasTensor:
+        return _operation("TrueDivide", self, other)
+
+    def __rtruediv__(self, other: Any) -> KerasTensor:
+        return _operation("TrueDivide", other, self)
+
+    def __matmul__(self, other: Any) -> KerasTensor:
+        return _operation("Matmul", self, other)
+
+    def __rmatmul__(self, other: Any) -> KerasTensor:
+        return _operation("Matmul", other, self)
+
+    def __neg__(self) -> KerasTensor:
+        return _operation("Negative", self)
+
+    #: ``np_array + tensor``: NumPy steps aside, so Python calls ``tensor.__radd__``
+    __array_ufunc__ = None
+
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
             "A symbolic KerasTensor (from `Input` or a layer called on one) has no values; it "
             "can only be passed to layers and to `Model(inputs, outputs)`. To compute values, "
             "build a Model and call `model.predict(data)` or `model(data)`."
         )
+
+
+def _operation(name: str, *args: Any) -> KerasTensor:
+    """``x + y`` -> ``Add()(x, y)``: a new operation, recorded as a node of the graph."""
+    return registry.get(f"ops.{name}")()(*args)
 
 
 class Node:

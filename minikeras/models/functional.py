@@ -167,7 +167,13 @@ class Functional(Model):
     # ------------------------------------------------------------------ structure
     @property
     def layers(self) -> list[Layer]:
-        """All layers, InputLayers first (Keras' order: by depth, then by discovery)."""
+        """All layers, InputLayers first (Keras' order: by depth, then by discovery).
+        Operations (``x + y``) are not layers: Keras leaves them out here too."""
+        return [la for la in self._layers if not getattr(la, "is_operation", False)]
+
+    @property
+    def operations(self) -> list[Layer]:
+        """The layers and the operations (``x + y``), in the order of ``layers``."""
         return list(self._layers)
 
     @property
