@@ -173,7 +173,22 @@ def write_report(results: list[tuple[Comparison, Comparison]], skipped: list[str
     for c, _ in results:
         rel = os.path.relpath(PLOTS / _png_name(c), out.parent)
         lines += [f"### {c.title} ({c.direction})", "", f"![{c.key}]({rel})", ""]
+    lines += kept_sections(out)
     out.write_text("\n".join(lines) + "\n")
+
+
+#: the hand-written part of the report: Keras' bugs and quirks, each measured with a minimal
+#: reproducer. A regenerated report keeps it (everything from this heading to the end).
+DEVIATIONS = "## Keras' deviations"
+
+
+def kept_sections(out: Path) -> list[str]:
+    """The "Keras' deviations" section of the report already at ``out`` (empty if none)."""
+    if not out.exists():
+        return []
+    text = out.read_text().splitlines()
+    starts = [i for i, line in enumerate(text) if line.startswith(DEVIATIONS)]
+    return text[starts[0]:] if starts else []
 
 
 def _png_name(c: Comparison) -> str:

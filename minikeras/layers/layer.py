@@ -293,6 +293,12 @@ class Layer:
         """
         return None
 
+    def output_activation(self) -> str | None:
+        """The activation whose input ``output_logits()`` returns (``"softmax"``,
+        ``"sigmoid"``), or ``None``: a cross-entropy takes the shortcut only after its own."""
+        activation = getattr(self, "activation", None)
+        return activation.name if getattr(activation, "has_logits", False) else None
+
     def backward_from_logits(self, grad_logits: Any) -> Any:
         """Like ``backward``, but given dz = dL/dz for the logits z of ``output_logits()``:
         the loss has already gone through the softmax/sigmoid (dz = p - y for cross-entropy),

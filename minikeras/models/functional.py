@@ -277,6 +277,10 @@ class Functional(Model):
             logits.append(node.layer.output_logits())
         return logits
 
+    def _output_activations(self) -> list[str | None]:
+        return [None if t.node is None or t.node.is_input or t.node.multi_output
+                else t.node.layer.output_activation() for t in self._outputs]
+
     def _backward(self, grads: list[Any], wrt_logits: list[bool]) -> list[Any]:
         dvalues: dict[int, Any] = {}   # tensor -> dL/d(tensor), summed over its consumers
         dlogits: dict[int, Any] = {}   # node -> dL/d(its logits), from a cross-entropy loss

@@ -152,6 +152,9 @@ class Sequential(Model):
     def _output_logits(self) -> list[Any]:
         return [self._layers[-1].output_logits()]
 
+    def _output_activations(self) -> list[str | None]:
+        return [self._layers[-1].output_activation()]
+
     def get_config(self) -> dict[str, Any]:
         from minikeras.layers import serialize_layer
 
