@@ -219,3 +219,12 @@ def test_residual_mlp_script_learns():
     adds = [op for op in ns["model"].operations if isinstance(op, ops.Add)]
     assert len(adds) == 2                                 # the two `x += residual`
     assert ns["score"][0] < 0.5 * ns["first_loss"] and ns["score"][1] > 0.9, ns["score"]
+
+
+def test_loading_an_unknown_operation_is_a_clear_error():
+    config = json.loads(_chain_of_ops().to_json())
+    entry = next(e for e in config["config"]["layers"] if e["name"] == "negative")
+    entry["class_name"] = entry["registered_name"] = "Exp"
+    with pytest.raises(ValueError, match=r"Unknown operation 'Exp' \(keras.ops\)"):
+        mk.models.model_from_json(json.dumps(config))
+    assert (mk.Input((2,), dtype="int32") * 2.5).dtype == "float32"

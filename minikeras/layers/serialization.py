@@ -14,11 +14,19 @@ def serialize_layer(layer: Any) -> dict[str, Any]:
 
 def find_class(name: str, custom_objects: dict | None = None) -> type:
     """The class a saved config names: the user's ``custom_objects`` first, then minikeras'
-    layers and models (found in the registry: the models sit above this module)."""
-    cls = (custom_objects or {}).get(name) or registry.find(name)
+    layers, operations and models (found in the registry: the models sit above this module),
+    then the aliases of ``minikeras.layers`` (``MaxPool2D``...)."""
+    import minikeras.layers as layers
+
+    alias = getattr(layers, name, None)
+    cls = ((custom_objects or {}).get(name) or registry.find(name)
+           or (alias if isinstance(alias, type) else None))
     if cls is None:
-        raise ValueError(f"Unknown layer class {name!r} in the saved config. Pass it in "
-                         "`custom_objects={...}` if it is your own.")
+        what = (f"operation {name[4:]!r} (keras.ops)" if name.startswith("ops.")
+                else f"layer class {name!r}")
+        raise ValueError(f"Unknown {what} in the saved config. minikeras' operations are "
+                         "+, -, *, /, unary -, @; pass your own layer classes in "
+                         "`custom_objects={...}`.")
     return cls
 
 

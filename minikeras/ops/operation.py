@@ -111,7 +111,10 @@ def result_dtype(operands: list[Any]) -> str:
     arrays = [np.dtype(d) for d in dtypes if d is not None]
     if not arrays:
         return backend.floatx()
-    return str(np.result_type(*arrays))
+    result = np.result_type(*arrays)
+    if result.kind in "iub" and any(isinstance(a, float) for a in operands):
+        return backend.floatx()     # int tensor * 2.5: a float, Keras' floatx
+    return str(result)
 
 
 def broadcast_shape(a: tuple, b: tuple, where: str) -> tuple:
