@@ -205,6 +205,10 @@ def test_clear_errors():
         mk.Input((3,)) + mk.Input((4,))
     with pytest.raises(ValueError, match="inner dimensions"):
         mk.Input((3,)) @ np.ones((4, 2))
+    with pytest.raises(TypeError, match="Operation add.*received str 'a'"):
+        mk.Input((3,)) + "a"
+    with pytest.raises(TypeError, match="received NoneType None"):
+        None * mk.Input((3,))
     op = ops.Add()
     op(mk.Input((2,)), 1.0)
     with pytest.raises(ValueError, match="already called"):

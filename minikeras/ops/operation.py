@@ -50,12 +50,12 @@ class Operation(Layer):
             raise TypeError(f"Operation {self.name} takes no keyword arguments; got "
                             f"{sorted(kwargs)}.")
         if not any(isinstance(a, graph.KerasTensor) for a in args):
-            return backend.to_numpy(self.compute(*[_constant(a) for a in args]))
+            return backend.to_numpy(self.compute(*[_constant(a, self.name) for a in args]))
         if self._inbound_nodes:
             raise ValueError(f"Operation {self.name} was already called; each `x + y` makes "
                              "its own operation.")
         tensors = [a for a in args if isinstance(a, graph.KerasTensor)]
-        self.arguments = [TENSOR if isinstance(a, graph.KerasTensor) else _constant(a)
+        self.arguments = [TENSOR if isinstance(a, graph.KerasTensor) else _constant(a, self.name)
                           for a in args]
         shapes = [a.shape if isinstance(a, graph.KerasTensor) else tuple(np.shape(a))
                   for a in self.arguments_with(tensors)]
@@ -96,12 +96,16 @@ class Operation(Layer):
         return {"name": self.name}   # as Keras writes an operation: the rest is in its node
 
 
-def _constant(value: Any) -> Any:
+def _constant(value: Any, where: str) -> Any:
     """A constant argument: Python numbers stay numbers (they take the tensor's dtype, as in
     Keras); arrays go to the device, keeping their dtype."""
     if isinstance(value, bool | int | float):
         return value
-    return backend.to_device(value)
+    array = backend.to_device(value) if not isinstance(value, str) else None
+    if array is None or array.dtype.kind not in "biuf":
+        raise TypeError(f"Operation {where}: an argument must be a symbolic tensor, a number "
+                        f"or a numeric array; received {type(value).__name__} {value!r}.")
+    return array
 
 
 def result_dtype(operands: list[Any]) -> str:
