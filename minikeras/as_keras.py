@@ -48,7 +48,6 @@ _DIRECT = {
     "keras.losses": "minikeras.losses",
     "keras.objectives": "minikeras.losses",  # Keras 1 name
     "keras.metrics": "minikeras.metrics",
-    "keras.ops": "minikeras.ops",
     "keras.utils.np_utils": "minikeras.utils.np_utils",
 }
 

@@ -6,9 +6,9 @@ modules (``minikeras.optimizers.adam``, ``minikeras.layers.embedding``) take the
 level; give a new top-level module or a module that must differ from its package its own entry.
 
     0  backend
-    1  variable, activations, initializers, datasets, parameter_pack, the plain helpers of
-       utils (utils/__init__, np_utils, rng_utils, file_utils, progbar, numerical_utils,
-       validation)
+    1  variable, activations, initializers, datasets, parameter_pack, no_autodiff (the
+       errors that refuse Lambda and backend math), the plain helpers of utils
+       (utils/__init__, np_utils, rng_utils, file_utils, progbar, numerical_utils, validation)
     2  graph (KerasTensor, Node, Input), registry (classes by name)
     3  losses, metrics, optimizers, legacy, callbacks
     4  layers, ops (the symbolic operations x + y, x * y: layers of the graph)
@@ -39,6 +39,7 @@ LEVELS: dict[str, int] = {
     "minikeras.initializers": 1,
     "minikeras.datasets": 1,
     "minikeras.parameter_pack": 1,
+    "minikeras.no_autodiff": 1,
     "minikeras.utils": 1,
     "minikeras.graph": 2,
     "minikeras.registry": 2,
