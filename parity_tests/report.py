@@ -177,18 +177,23 @@ def write_report(results: list[tuple[Comparison, Comparison]], skipped: list[str
     out.write_text("\n".join(lines) + "\n")
 
 
-#: the hand-written part of the report: Keras' bugs and quirks, each measured with a minimal
-#: reproducer. A regenerated report keeps it (everything from this heading to the end).
-DEVIATIONS = "## Keras' deviations"
+#: the "## " sections this script writes; every other one in the report is written by hand
+#: (Keras' deviations, each measured with a minimal reproducer; other parity runs) and kept
+GENERATED_SECTIONS = {"## Loss curves"}
 
 
 def kept_sections(out: Path) -> list[str]:
-    """The "Keras' deviations" section of the report already at ``out`` (empty if none)."""
+    """The hand-written "## " sections of the report already at ``out``, in their order."""
     if not out.exists():
         return []
-    text = out.read_text().splitlines()
-    starts = [i for i, line in enumerate(text) if line.startswith(DEVIATIONS)]
-    return text[starts[0]:] if starts else []
+    kept: list[str] = []
+    keep = False
+    for line in out.read_text().splitlines():
+        if line.startswith("## "):
+            keep = line.strip() not in GENERATED_SECTIONS
+        if keep:
+            kept.append(line)
+    return kept
 
 
 def _png_name(c: Comparison) -> str:
