@@ -78,7 +78,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
                 weights_h5.read_weights(model, f, path)
         return
     if not (path.endswith(".weights.h5") or path.endswith(".h5") or path.endswith(".hdf5")):
-        raise ValueError("File format not supported: filepath={path}. minikeras reads "
+        raise ValueError(f"File format not supported: filepath={path}. minikeras reads "
                          "`.weights.h5`, `.keras` and legacy `.h5` files.")
     with _open_h5(path) as f:
         if "model_weights" in f or "layer_names" in f.attrs:

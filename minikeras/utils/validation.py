@@ -1,0 +1,285 @@
+"""Checks at the door: what a public call receives, checked before it changes anything.
+
+Every public entry point (``fit``/``evaluate``/``predict``/``*_on_batch``, ``Input``, layer
+constructors, ``compile``, optimizers, ``to_categorical``, loading) calls these helpers first,
+so a bad argument fails here, with a message that names the argument, what was expected and
+what came, and never halfway through a step (no weight, optimizer slot or RNN state moves).
+
+Three kinds of answer, following Keras:
+
+- Keras refuses it -> a ``ValueError``/``TypeError`` raised from this module (never a NumPy
+  error from deep inside a layer);
+- Keras silently accepts a likely mistake (a negative learning rate, ``epochs=0``,
+  non-integer sparse labels) -> accepted, with a ``UserWarning`` naming the value;
+- Keras is silent about NaN/inf in the data -> accepted, with a warning counting them.
+
+Level 1 (see the architecture notes): imports only NumPy and the backend.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+from minikeras import backend
+
+# dtype kinds that are not numbers: str, bytes, object, complex, datetime, timedelta, void.
+_BAD_KINDS = {"U": "string", "S": "bytes", "O": "object", "c": "complex",
+              "M": "datetime", "m": "timedelta", "V": "structured/void"}
+
+
+# NumPy < 1.24 only warns about ragged nested lists; made an error below.
+_Ragged = getattr(np, "exceptions", np).VisibleDeprecationWarning
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel of the first frame outside minikeras: the user's line that made the
+    call is the one a warning points at, however deep inside the package it is raised."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=_user_stacklevel())
+
+
+# --------------------------------------------------------------------------- arrays
+def as_array(value: Any, arg: str, where: str) -> Any:
+    """``value`` as an array (a CuPy array stays on the device), with a numeric dtype.
+
+    A (nested) list of numbers becomes an array; a ragged or mixed list, a string, ``None``
+    or a dtype that is not a number (string, object, complex, datetime) is refused, naming
+    ``arg`` (e.g. ``"x"``, ``"y"``, ``"sample_weight"``) and the call ``where``.
+    """
+    if value is None:
+        raise ValueError(f"{where}: `{arg}` is None; expected an array of numbers.")
+    if isinstance(value, str | bytes):
+        raise ValueError(f"{where}: Invalid dtype for `{arg}`: expected an array of numbers, "
+                         f"received the string {value!r}.")
+    if hasattr(value, "__cuda_array_interface__"):
+        a = value
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", _Ragged)
+                a = np.asarray(value)
+        except (ValueError, TypeError, _Ragged):
+            a = None
+        if a is None or (a.dtype.kind == "O" and isinstance(value, list | tuple)):
+            raise ValueError(
+                f"{where}: `{arg}` could not be made into an array of numbers: a nested list "
+                "must be rectangular (every row the same length) and hold only numbers. "
+                f"Received a {type(value).__name__}: {_short(value)}") from None
+    kind = a.dtype.kind
+    if kind in _BAD_KINDS:
+        raise ValueError(
+            f"{where}: Invalid dtype for `{arg}`: {a.dtype} ({_BAD_KINDS[kind]}). Expected "
+            f"numbers (float, int, uint or bool); received an array of shape {tuple(a.shape)} "
+            f"and dtype {a.dtype}.")
+    return a
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def check_samples(n: int, arg: str, where: str) -> None:
+    """0 samples: Keras has nothing to compute on; refuse rather than report a made-up loss."""
+    if n == 0:
+        raise ValueError(f"{where}: `{arg}` has 0 samples (expected at least 1); there is "
+                         "nothing to compute on.")
+
+
+def check_rank(a: Any, arg: str, where: str, min_ndim: int = 1) -> None:
+    if a.ndim < min_ndim:
+        raise ValueError(f"{where}: `{arg}` must have a batch axis: expected an array with at "
+                         f"least {min_ndim} dimension(s), received shape {tuple(a.shape)} "
+                         f"(a scalar).")
+
+
+def warn_non_finite(a: Any, arg: str, where: str) -> None:
+    """Count NaN/inf in a float array and warn (Keras is silent; the data are still used)."""
+    if a.dtype.kind != "f" or a.size == 0:
+        return
+    xp = backend.xp if hasattr(a, "__cuda_array_interface__") else np
+    n_nan = int(xp.isnan(a).sum())
+    n_inf = int(xp.isinf(a).sum())
+    if n_nan or n_inf:
+        _warn(f"{where}: `{arg}` contains {n_nan} NaN and {n_inf} inf value(s) out of "
+              f"{a.size} (shape {tuple(a.shape)}); expected finite numbers. The loss and "
+              "weights will likely become NaN.")
+
+
+def adjust_rank(a: Any, expected: tuple | None, name: str, where: str) -> Any:
+    """Keras 3's input rank rule for a model input of shape ``expected`` (batch axis first).
+
+    Same rank: unchanged. One axis more, of size 1: squeezed (``(N, 3, 1)`` -> ``(N, 3)``).
+    One axis less, where the input's last axis is 1: expanded (``(N,)`` -> ``(N, 1)``).
+    Anything else: a ValueError naming the input, the expected and the received shape.
+    """
+    if expected is None:
+        return a
+    ref = tuple(expected)
+    if a.ndim == len(ref):
+        return a
+    if a.ndim == len(ref) + 1 and a.shape[-1] == 1:
+        return a[..., 0]
+    if a.ndim == len(ref) - 1 and ref[-1] == 1:
+        return a[..., None]
+    raise ValueError(
+        f"{where}: Invalid input shape for input '{name}': expected shape {ref} (batch axis "
+        f"first), received an array of shape {tuple(a.shape)}. Keras adjusts only a missing "
+        "or an extra trailing axis of size 1.")
+
+
+def check_sparse_labels(y: Any, arg: str, where: str) -> None:
+    """Float labels for a sparse loss are truncated to integers: warn when they aren't whole."""
+    if y.dtype.kind != "f" or y.size == 0:
+        return
+    xp = backend.xp if hasattr(y, "__cuda_array_interface__") else np
+    finite = y[xp.isfinite(y)]
+    bad = finite[finite != xp.floor(finite)]
+    if bad.size:
+        _warn(f"{where}: `{arg}` holds {int(bad.size)} non-integer label(s) (e.g. "
+              f"{float(bad.reshape(-1)[0])!r}) for a sparse loss, which expects integer class "
+              "indices; they are truncated to integers.")
+
+
+# --------------------------------------------------------------------------- scalars
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_positive_int(value: Any, arg: str, where: str, allow_none: bool = True) -> None:
+    """``batch_size``, ``steps``, ``units``...: None (when allowed) or an int >= 1."""
+    if value is None and allow_none:
+        return
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f"{where}: `{arg}` must be a positive integer; received "
+                         f"{arg}={value!r}.")
+
+
+def check_non_negative_int(value: Any, arg: str, where: str) -> None:
+    if not _is_int(value) or value < 0:
+        raise ValueError(f"{where}: `{arg}` must be an integer >= 0; received {arg}={value!r}.")
+
+
+def check_fraction(value: Any, arg: str, where: str) -> None:
+    """``validation_split``: a float in [0, 1)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not (
+            0.0 <= float(value) < 1.0):
+        raise ValueError(f"{where}: `{arg}` must be a float in [0, 1); received "
+                         f"{arg}={value!r}.")
+
+
+def check_rate(value: Any, arg: str, where: str) -> None:
+    """``Dropout(rate)`` and similar: a number in [0, 1]."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not (
+            0.0 <= float(value) <= 1.0):
+        raise ValueError(f"{where}: `{arg}` must be a float in [0, 1]; received "
+                         f"{arg}={value!r}.")
+
+
+def check_epochs(epochs: Any, initial_epoch: Any, where: str = "fit()") -> None:
+    """Keras runs ``range(initial_epoch, epochs)``: silently nothing when it is empty. Warn."""
+    if not _is_int(initial_epoch):
+        raise ValueError(f"{where}: `initial_epoch` must be an integer; received "
+                         f"initial_epoch={initial_epoch!r}.")
+    if not _is_int(epochs):
+        raise ValueError(f"{where}: `epochs` must be an integer; received epochs={epochs!r}.")
+    if epochs < 0:
+        _warn(f"{where}: epochs={epochs} is negative (expected epochs >= 1): no training "
+              "happens.")
+    elif initial_epoch >= epochs:
+        _warn(f"{where}: initial_epoch={initial_epoch} >= epochs={epochs} (expected "
+              "initial_epoch < epochs; `epochs` is the index of the last epoch, not a count "
+              "of epochs to add): no training happens.")
+
+
+def check_learning_rate(value: Any, where: str) -> None:
+    """Keras accepts any float learning rate; a negative or NaN one is almost surely a bug."""
+    if callable(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{where}: `learning_rate` must be a float or a schedule (a "
+                         f"callable of `iterations`); received learning_rate={value!r} of "
+                         f"type {type(value).__name__}.")
+    if math.isnan(value) or math.isinf(value):
+        _warn(f"{where}: learning_rate={value!r} is not finite (expected a small positive "
+              "float such as 0.001): every weight will become NaN at the first step.")
+    elif value < 0:
+        _warn(f"{where}: learning_rate={value!r} is negative (expected a positive float): "
+              "the optimizer will climb the loss instead of descending it.")
+
+
+def check_shape(shape: Any, arg: str, where: str) -> tuple:
+    """A shape argument (``Input(shape=...)``, ``Reshape``): a tuple of ints >= 0 or None."""
+    if _is_int(shape):
+        shape = (shape,)
+    if not isinstance(shape, tuple | list):
+        raise ValueError(f"{where}: `{arg}` must be a tuple of integers (or None for a "
+                         f"free size); received {arg}={shape!r}.")
+    for d in shape:
+        if d is not None and (not _is_int(d) or d < 0):
+            raise ValueError(f"{where}: `{arg}` must hold non-negative integers or None; "
+                             f"received {arg}={tuple(shape)!r} (dimension {d!r}).")
+    return tuple(shape)
+
+
+def check_callbacks(callbacks: Any, base: type, where: str = "fit()") -> list:
+    """A list of callbacks, or one callback alone (Keras accepts both)."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, base):
+        return [callbacks]
+    if not isinstance(callbacks, list | tuple):
+        raise TypeError(f"{where}: `callbacks` must be a list of Callback instances; received "
+                        f"{callbacks!r} of type {type(callbacks).__name__}.")
+    for cb in callbacks:
+        if not isinstance(cb, base):
+            raise TypeError(f"{where}: every item of `callbacks` must be a Callback instance; "
+                            f"received {cb!r} of type {type(cb).__name__}.")
+    return list(callbacks)
+
+
+# --------------------------------------------------------------------------- training loss
+class NanLossWatch:
+    """One warning per ``fit`` when the training loss turns NaN/inf.
+
+    Fed only the loss values ``fit`` already reads from the device (the progress bar's
+    updates and the epoch-end logs), so it adds no device->host copy per batch; the batch it
+    names is the first one at which a read saw the NaN.
+    """
+
+    def __init__(self) -> None:
+        self.warned = False
+
+    def see(self, loss: float, epoch: int, batch: int | None) -> None:
+        if self.warned or math.isfinite(loss):
+            return
+        self.warned = True
+        at = f"batch {batch}" if batch is not None else "the end"
+        warnings.warn(f"fit(): the training loss became {loss} (expected a finite number) at "
+                      f"epoch {epoch}, {at} (first read). Check the data for NaN/inf, lower "
+                      "the learning rate, or add callbacks.TerminateOnNaN().",
+                      UserWarning, stacklevel=_user_stacklevel())
+
+
+def check_validation_data(data: Any, where: str = "fit()") -> None:
+    if not isinstance(data, list | tuple) or len(data) not in (2, 3):
+        size = f" of length {len(data)}" if isinstance(data, list | tuple) else ""
+        raise ValueError(f"{where}: `validation_data` must be a tuple (x_val, y_val) or (x_val, "
+                         f"y_val, val_sample_weight); received a {type(data).__name__}{size}.")
