@@ -133,7 +133,10 @@ class DataMixin:
             raise ValueError(f"{where}: Data cardinality is ambiguous: {detail}. Make sure all "
                              "arrays contain the same number of samples.")
         if ys is not None:
-            self._ensure_built([backend.to_device(a[:1]) for a in xs])
+            try:   # the data's shape walked through the layers: a mismatch fails here
+                self._ensure_built([backend.to_device(a[:1]) for a in xs])
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
             ys = [self._match_target(y_, i) for i, y_ in enumerate(ys)]
         return xs, ys, sample_weight, n
 

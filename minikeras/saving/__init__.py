@@ -23,6 +23,7 @@ from typing import Any
 
 from minikeras.saving import config as config_lib
 from minikeras.saving import legacy_h5, weights_h5
+from minikeras.utils import validation
 
 KERAS_VERSION = "3.15.1"   # the Keras version whose file layout these files follow
 
@@ -39,6 +40,7 @@ def _h5py() -> Any:
 
 
 def _path(filepath: Any) -> str:
+    validation.check_path(filepath, "saving")
     return os.fspath(filepath)
 
 

@@ -283,3 +283,78 @@ def check_validation_data(data: Any, where: str = "fit()") -> None:
         size = f" of length {len(data)}" if isinstance(data, list | tuple) else ""
         raise ValueError(f"{where}: `validation_data` must be a tuple (x_val, y_val) or (x_val, "
                          f"y_val, val_sample_weight); received a {type(data).__name__}{size}.")
+
+
+def check_float_in(value: Any, arg: str, where: str, low: float, high: float,
+                   allow_none: bool = False, float_only: bool = False) -> None:
+    """An optimizer hyperparameter (momentum, rho, beta_1...): a float in [low, high]
+    (``float_only``: an int is refused too, as Keras' SGD refuses ``momentum=0``)."""
+    if value is None and allow_none:
+        return
+    number = (float, np.floating) if float_only else numbers.Real
+    if not isinstance(value, number) or isinstance(value, bool) or not (
+            low <= float(value) <= high):
+        bounds = f">= {low:g}" if math.isinf(high) else f"in [{low:g}, {high:g}]"
+        raise ValueError(f"{where}: `{arg}` must be a float {bounds}; received {arg}={value!r}.")
+
+
+def check_dtype_name(dtype: Any, arg: str, where: str) -> None:
+    """``dtype=`` of a layer or Input: something NumPy knows as a numeric dtype."""
+    if dtype is None:
+        return
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind is None or kind in _BAD_KINDS:
+        raise ValueError(f"{where}: Invalid dtype for `{arg}`: expected a numeric dtype such as "
+                         f"'float32', 'float64' or 'int32'; received {arg}={dtype!r}.")
+
+
+def check_layer_args(where: str, dtype: Any = None, input_shape: Any = None,
+                     batch_input_shape: Any = None, input_dim: Any = None,
+                     batch_size: Any = None) -> None:
+    """The arguments every layer (and ``Input``) takes: dtype and the declared shapes."""
+    check_dtype_name(dtype, "dtype", where)
+    if input_shape is not None:
+        check_shape(input_shape, "input_shape", where)
+    if batch_input_shape is not None:
+        check_shape(batch_input_shape, "batch_input_shape", where)
+    check_positive_int(input_dim, "input_dim", where)
+    check_positive_int(batch_size, "batch_size", where)
+
+
+def check_input_args(shape: Any, batch_size: Any, dtype: Any, batch_shape: Any,
+                     where: str = "Input") -> None:
+    if shape is None and batch_shape is None:
+        raise ValueError(f"{where}: needs a `shape` (e.g. shape=(28, 28), without the batch "
+                         "axis) or a `batch_shape`; received shape=None and batch_shape=None.")
+    if shape is not None:
+        check_shape(shape, "shape", where)
+    if batch_shape is not None:
+        check_shape(batch_shape, "batch_shape", where)
+    check_positive_int(batch_size, "batch_size", where)
+    check_dtype_name(dtype, "dtype", where)
+
+
+def check_target_shape(target_shape: Any, where: str) -> None:
+    """``Reshape(target_shape)``: positive ints, and at most one -1 (a size to infer)."""
+    shape = (target_shape,) if _is_int(target_shape) else target_shape
+    if not isinstance(shape, tuple | list) or not all(
+            _is_int(d) and (d > 0 or d == -1) for d in shape) or list(shape).count(-1) > 1:
+        raise ValueError(f"{where}: `target_shape` must be a tuple of positive integers, with "
+                         f"at most one -1 (a size to infer); received "
+                         f"target_shape={target_shape!r}.")
+
+
+def check_path(filepath: Any, where: str) -> None:
+    if not isinstance(filepath, str | bytes | os.PathLike):
+        raise ValueError(f"{where}: `filepath` must be a path (a str or os.PathLike); "
+                         f"received filepath={filepath!r} of type {type(filepath).__name__}.")
+
+
+def check_hyperparameters(where: str, **values: Any) -> None:
+    """Optimizer decay rates (rho, momentum, beta_1, beta_2) in [0, 1]; epsilon >= 0."""
+    for arg, value in values.items():
+        high = float("inf") if arg == "epsilon" else 1.0
+        check_float_in(value, arg, where, 0.0, high)
