@@ -43,7 +43,8 @@ class Optimizer:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(
-                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set.")
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
         if weight_decay:
             raise NotImplementedError("weight_decay is not supported by minikeras yet.")
         if not callable(learning_rate) and not isinstance(learning_rate, float | np.floating):

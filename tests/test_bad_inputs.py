@@ -74,13 +74,18 @@ def snapshot(fw: Any, m: Any) -> list[Any]:
         return []
     state: list[Any] = [np.array(w) for w in m.get_weights()]
     opt = m.optimizer
-    state += [np.array(v) for v in opt.variables]
+    state += [np.asarray(backend_numpy(v)) for v in opt.variables]
     for layer in m.layers:
         for s in getattr(layer, "states", None) or []:
-            state.append(np.array(s))
+            state.append(np.array(backend_numpy(s)))
     losses = m._losses if hasattr(m, "_losses") else getattr(m, "loss", None)
     state += [id(opt), repr(losses), repr(m.get_compile_config())]
     return state
+
+
+def backend_numpy(v: Any) -> Any:
+    """A host copy of a variable: minikeras gives arrays, Keras gives Variables (``.numpy()``)."""
+    return v.numpy() if hasattr(v, "numpy") else v
 
 
 def same(a: list[Any], b: list[Any]) -> bool:
@@ -509,3 +514,102 @@ def test_bad_input(case: Case) -> None:
         assert not missing, f"{missing} not in: {message}"
     if not case.changes:
         assert same(before, snapshot(fw, model)), "a failing call changed the model's state"
+
+
+# --------------------------------------------------------------------------- accepted as Keras
+# Input rank, measured in Keras 3.15.1: for an input of shape (None, 1) a 1-D array is
+# expanded; one extra trailing axis of size 1 is squeezed ((4, 3, 1) into Input((3,))); a
+# missing one is added ((4, 5) into Input((5, 1))); (4,) into Input((5,)) is an error (above).
+def _seq(shape: tuple, units: int = 1) -> Any:
+    fw = _mk()
+    m = fw.Sequential([fw.Input(shape), fw.layers.Dense(units)])
+    m.compile("sgd", "mse")
+    return m
+
+
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict", "train_on_batch",
+                                  "test_on_batch", "predict_on_batch", "model(x)", "val"])
+def test_1d_data_into_a_one_feature_input_is_expanded(call: str) -> None:
+    m = _seq((1,))
+    x = np.linspace(-1, 1, 8).astype("float32")
+    y = 0.5 * x + 2
+    calls = {"fit": lambda: m.fit(x, y, epochs=1, verbose=0).history["loss"][0],
+             "evaluate": lambda: m.evaluate(x, y, verbose=0),
+             "predict": lambda: m.predict(x, verbose=0),
+             "train_on_batch": lambda: m.train_on_batch(x, y),
+             "test_on_batch": lambda: m.test_on_batch(x, y),
+             "predict_on_batch": lambda: m.predict_on_batch(x),
+             "model(x)": lambda: m(x),
+             "val": lambda: m.fit(x[:, None], y, validation_data=(x, y), verbose=0)
+             .history["val_loss"][0]}
+    out = calls[call]()
+    if isinstance(out, np.ndarray):
+        assert out.shape == (8, 1)
+        np.testing.assert_allclose(out, m.predict(x[:, None], verbose=0), rtol=1e-6)
+    else:
+        assert np.isfinite(out)
+
+
+def test_extra_and_missing_trailing_axis_of_size_1() -> None:
+    m = _seq((3,), units=2)
+    x = X(4, 3)
+    np.testing.assert_array_equal(m.predict(x[..., None], verbose=0), m.predict(x, verbose=0))
+    m5 = _seq((5, 1), units=2)
+    assert m5.predict(X(4, 5), verbose=0).shape == (4, 5, 2)
+
+
+def test_functional_rank_adjusted_per_input() -> None:
+    fw = _mk()
+    a, b = fw.Input((1,), name="a"), fw.Input((2,), name="b")
+    m = fw.Model([a, b], fw.layers.Dense(1)(fw.layers.Concatenate()([a, b])))
+    m.compile("sgd", "mse")
+    x1 = np.linspace(-1, 1, 8).astype("float32")
+    out = m.predict([x1, X(8, 2)], verbose=0)
+    np.testing.assert_array_equal(out, m.predict([x1[:, None], X(8, 2)], verbose=0))
+    assert np.isfinite(m.train_on_batch({"a": x1, "b": X(8, 2)}, x1))
+
+
+def test_nested_list_of_numbers_is_one_array_and_a_list_of_arrays_is_several_inputs() -> None:
+    m = _seq((3,), units=2)
+    rows = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]
+    np.testing.assert_allclose(m.predict(rows, verbose=0),
+                               m.predict(np.array(rows, "float32"), verbose=0))
+    assert np.isfinite(m.train_on_batch(rows, [[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_a_single_callback_is_accepted() -> None:
+    fw = _mk()
+    m = _seq((3,), units=2)
+    history = fw.callbacks.History()
+    m.fit(X(4, 3), Y2, epochs=2, verbose=0, callbacks=history)
+    assert history.epoch == [0, 1]
+
+
+def test_nan_loss_warned_once_per_fit_from_the_reads_fit_already_makes(monkeypatch) -> None:
+    """The loss is read from the device only where fit reads it anyway (the epoch-end logs
+    with verbose=0): no extra read per batch, and one warning per fit."""
+    fw = _mk()
+    m = fw.Sequential([fw.Input((3,)), fw.layers.Dense(2)])
+    m.compile(fw.optimizers.SGD(1e30), "mse")
+    reads = []
+    original = m._logs
+    monkeypatch.setattr(m, "_logs", lambda *a: reads.append(1) or original(*a))
+    x = X(64, 3) * 1e3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m.fit(x, X(64, 2), epochs=3, batch_size=16, verbose=0)
+    assert len(reads) == 3          # one per epoch: 4 batches each, no per-batch read
+    nan = [w for w in caught if "training loss became" in str(w.message)]
+    assert len(nan) == 1 and "epoch 1" in str(nan[0].message)
+    assert Path(nan[0].filename).resolve() == Path(__file__).resolve()
+    with warnings.catch_warnings(record=True) as caught:   # a new fit warns again, once
+        warnings.simplefilter("always")
+        m.fit(x, X(64, 2), epochs=2, batch_size=16, verbose=0)
+    assert len([w for w in caught if "training loss became" in str(w.message)]) == 1
+
+
+def test_no_nan_warning_for_a_healthy_fit() -> None:
+    m = _seq((3,), units=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.fit(X(16, 3), X(16, 2), epochs=2, verbose=0)

@@ -135,7 +135,7 @@ class Model(TrainerMixin, Layer):
         if graph.is_symbolic(inputs):
             return graph.call_layer(self, inputs, *args, **kwargs)
         training = bool(kwargs.pop("training", False))
-        xs = [backend.to_device(x) for x in self._standardize_x(inputs, f"{self.name}()")]
+        xs = [backend.to_device(x) for x in self._standardize_x(inputs, f"{self.name}(x)")]
         self._ensure_built(xs)
         outs = self._forward(xs, training)
         outs = [backend.to_numpy(o) for o in outs]

@@ -19,8 +19,9 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     if y.dtype.kind == "f":
         frac = y[np.mod(y, 1) != 0]
         if frac.size:
-            raise ValueError(f"to_categorical(): labels in `x` must be integers (class indices); "
-                             f"received {frac.size} non-integer value(s), e.g. {frac.flat[0]!r}.")
+            raise ValueError(f"to_categorical(): labels in `x` must be integers (class "
+                             f"indices); received {frac.size} non-integer value(s), e.g. "
+                             f"{float(frac.flat[0])!r}.")
         y = y.astype(np.int64)
     shape = y.shape
     if shape and shape[-1] == 1 and len(shape) > 1:

@@ -119,8 +119,8 @@ def warn_non_finite(a: Any, arg: str, where: str) -> None:
     n_inf = int(xp.isinf(a).sum())
     if n_nan or n_inf:
         _warn(f"{where}: `{arg}` contains {n_nan} NaN and {n_inf} inf value(s) out of "
-              f"{a.size} (shape {tuple(a.shape)}); expected finite numbers. The loss and "
-              "weights will likely become NaN.")
+              f"{a.size} (shape {tuple(a.shape)}); expected finite numbers. What is computed "
+              "from them (loss, gradients, weights, outputs) will likely be NaN too.")
 
 
 def adjust_rank(a: Any, expected: tuple | None, name: str, where: str) -> Any:
@@ -141,8 +141,8 @@ def adjust_rank(a: Any, expected: tuple | None, name: str, where: str) -> Any:
         return a[..., None]
     raise ValueError(
         f"{where}: Invalid input shape for input '{name}': expected shape {ref} (batch axis "
-        f"first), received an array of shape {tuple(a.shape)}. Keras adjusts only a missing "
-        "or an extra trailing axis of size 1.")
+        f"first), received an array of shape {tuple(a.shape)}. Only a missing or an extra "
+        "trailing axis of size 1 is adjusted (as in Keras).")
 
 
 def check_sparse_labels(y: Any, arg: str, where: str) -> None:
