@@ -48,6 +48,11 @@ class DataMixin:
 
     def _y_list(self, y: Any) -> list[Any]:
         if isinstance(y, Mapping):
+            missing = [n for n in self.output_names if n not in y]
+            if missing:
+                raise ValueError(f"Missing targets for output(s) {missing}; got keys "
+                                 f"{sorted(y)} (expected the model's outputs "
+                                 f"{self.output_names}).")
             return [y[n] for n in self.output_names]
         if isinstance(y, list | tuple) and len(self.output_names) > 1 and not \
                 _is_nested_numbers(y):
@@ -138,6 +143,11 @@ class DataMixin:
             except ValueError as e:
                 raise ValueError(f"{where}: {e}") from None
             ys = [self._match_target(y_, i) for i, y_ in enumerate(ys)]
+            if sample_weight is not None:
+                for i, y_ in enumerate(ys):
+                    sparse = getattr(self._losses[i], "_sparse", False)
+                    sample_weight = validation.check_sample_weight_shape(
+                        sample_weight, y_.shape, sparse, where)
         return xs, ys, sample_weight, n
 
     def _match_target(self, y: np.ndarray, i: int) -> np.ndarray:

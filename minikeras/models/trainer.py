@@ -117,7 +117,7 @@ class TrainerMixin(DataMixin):
             sw = None if sw is None else sw[:split]
             n = split
         steps = -(-n // batch_size)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = validation.check_verbose(verbose)
         history = History()
         watch = validation.NanLossWatch()
         if verbose:
@@ -188,7 +188,7 @@ class TrainerMixin(DataMixin):
             raise ValueError("evaluate(): `y` is None; expected the target array(s).")
         xs, ys, sw, n = self._prepare(x, y, sample_weight, "evaluate()")
         batch_size = batch_size or 32
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = validation.check_verbose(verbose)
         bar = Progbar(-(-n // batch_size), verbose=verbose) if verbose else None
         logs = self._run_test(xs, ys, sw, n, batch_size, bar)
         if bar is not None:
@@ -211,7 +211,7 @@ class TrainerMixin(DataMixin):
         validation.check_samples(n, "x", "predict()")
         batch_size = batch_size or 32
         self._ensure_built([backend.to_device(a[:1]) for a in xs])
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = validation.check_verbose(verbose)
         steps_total = -(-n // batch_size)
         bar = Progbar(steps_total, verbose=verbose) if verbose else None
         chunks: list[list[np.ndarray]] = []

@@ -360,3 +360,46 @@ def check_hyperparameters(where: str, **values: Any) -> None:
     for arg, value in values.items():
         high = float("inf") if arg == "epsilon" else 1.0
         check_float_in(value, arg, where, 0.0, high)
+
+
+def check_int(value: Any, arg: str, where: str) -> None:
+    if not _is_int(value):
+        raise ValueError(f"{where}: `{arg}` must be an integer; received {arg}={value!r}.")
+
+
+def check_verbose(verbose: Any) -> int:
+    """``verbose``: "auto" (= 1), 0 (silent), 1 (progress bar) or 2 (one line per epoch)."""
+    if verbose == "auto":
+        return 1
+    if not _is_int(verbose) and not isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2; received verbose={verbose!r}.")
+    return int(verbose)
+
+
+def check_loss_weights(loss_weights: Any, where: str = "compile()") -> None:
+    """None, a number, or a list/dict of numbers (one per output)."""
+    if loss_weights is None:
+        return
+    values = (list(loss_weights.values()) if isinstance(loss_weights, dict) else
+              list(loss_weights) if isinstance(loss_weights, list | tuple) else [loss_weights])
+    for w in values:
+        if isinstance(w, bool) or not isinstance(w, numbers.Real):
+            raise ValueError(f"{where}: `loss_weights` must be a number, or a list/dict of "
+                             f"numbers (one per output); received loss_weights={loss_weights!r}.")
+
+
+def check_sample_weight_shape(sample_weight: Any, y_shape: tuple, sparse: bool,
+                              where: str) -> Any:
+    """A weight per loss value: (N,), or a leading part of the per-sample loss shape (the
+    targets' shape without their last axis; with sparse labels, the labels' shape). An extra
+    trailing axis of size 1 is dropped, as Keras does ((N, 1) weights are (N,))."""
+    loss_shape = tuple(y_shape) if sparse else tuple(y_shape[:-1])
+    if sample_weight.ndim == len(loss_shape) + 1 and sample_weight.shape[-1] == 1:
+        sample_weight = sample_weight[..., 0]
+    sw_shape = tuple(sample_weight.shape)
+    if not sw_shape or sw_shape != loss_shape[:len(sw_shape)] or len(sw_shape) > len(
+            loss_shape):
+        raise ValueError(f"{where}: `sample_weight` has shape {sw_shape}, which does not fit "
+                         f"targets of shape {tuple(y_shape)}: expected ({y_shape[0]},), one "
+                         f"weight per sample (or the loss shape {loss_shape}).")
+    return sample_weight
