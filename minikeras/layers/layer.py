@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from minikeras import backend, initializers, registry
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 Shape = tuple[int | None, ...]
@@ -95,6 +96,8 @@ class Layer:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
             )
+        validation.check_layer_args(type(self).__name__, dtype, input_shape, batch_input_shape,
+                                    input_dim, batch_size)
         self.name = name or backend.unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype = str(np.dtype(dtype)) if dtype is not None else backend.floatx()

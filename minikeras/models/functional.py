@@ -211,6 +211,9 @@ class Functional(Model):
     def _output_shapes(self) -> list[tuple]:
         return [tuple(t.shape) for t in self._outputs]
 
+    def _expected_input_shapes(self) -> list[tuple]:
+        return [tuple(t.shape) for t in self._inputs]
+
     @property
     def cache(self) -> dict[int, Any]:
         """The per-node caches of the last forward (this model used as a layer swaps them)."""

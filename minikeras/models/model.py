@@ -22,6 +22,7 @@ import numpy as np
 from minikeras import backend, losses, metrics, optimizers
 from minikeras.layers.layer import Layer
 from minikeras.models.trainer import TrainerMixin
+from minikeras.utils import validation
 
 
 class Model(TrainerMixin, Layer):
@@ -142,7 +143,7 @@ class Model(TrainerMixin, Layer):
         if graph.is_symbolic(inputs):
             return graph.call_layer(self, inputs, *args, **kwargs)
         training = bool(kwargs.pop("training", False))
-        xs = [backend.to_device(self._cast_x(x)) for x in self._x_list(inputs)]
+        xs = [backend.to_device(x) for x in self._standardize_x(inputs, f"{self.name}(x)")]
         self._ensure_built(xs)
         outs = self._forward(xs, training)
         outs = [backend.to_numpy(o) for o in outs]
@@ -168,6 +169,7 @@ class Model(TrainerMixin, Layer):
         new_optimizer = optimizers.get(optimizer)
         n_out = max(len(self.output_names), 1)
         new_losses = self._per_output(loss, n_out, "loss", losses.get)
+        validation.check_loss_weights(loss_weights)
         lw = loss_weights if loss_weights is not None else 1.0
         new_loss_weights = [float(w) for w in self._per_output(lw, n_out, "loss_weights",
                                                                 lambda w: w)]
