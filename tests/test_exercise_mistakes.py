@@ -84,6 +84,12 @@ def test_activation_derivatives_and_their_mistakes():
     assert_caught("activations", activation_pieces(
         relu_derivative=lambda x, y, dy: (x > 0).astype(x.dtype)), "multiply by dy")
 
+    def masked(x, y, dy):   # works for a full dy only
+        dx = dy.copy()
+        dx[x <= 0] = 0
+        return dx
+    assert_caught("activations", activation_pieces(relu_derivative=masked), "0-d")
+
 
 # --------------------------------------------------------------------------- losses
 class XentSolution(losses.CategoricalCrossentropy):

@@ -32,7 +32,9 @@ Stuck? Read minikeras/activations.py: each activation sits next to its derivativ
 
 Each function gets x (the activation's input), y = f(x) (its output, computed in forward)
 and dy = dL/dy, all of the same shape (any shape: (N, u), (T, N, 4u)...), and returns
-dx = dL/dx = dy ⊙ f'(x), element by element, of that shape and dtype.
+dx = dL/dx = dy ⊙ f'(x), element by element, of that shape and dtype. Write it as one
+element-wise expression: the recurrent layers call it once with dy = 1 (a 0-d array that
+broadcasts) to get f'(x) itself.
 """
 
 
@@ -110,7 +112,13 @@ class ActivationsExercise(Exercise):
             dy = rng.standard_normal(x.shape).astype(np.float32)
             dx = learner(f"{name}_derivative", fn, x, y, dy)
             check_array(f"{name}_derivative(x, y, dy)", dx, x.shape, np.float32)
-        return ["each returns dx shaped like x (4, 6), float32"]
+            one = np.ones((), np.float32)
+            d = learner(f"{name}_derivative with dy = 1 (a 0-d array, as the recurrent layers "
+                        "call it to get f'(x))", fn, x, y, one)
+            if np.broadcast_shapes(np.shape(d), x.shape) != x.shape:
+                raise FailedStageError(f"{name}_derivative(x, y, 1) has shape {np.shape(d)}; "
+                                       f"it must broadcast to x's {x.shape}.")
+        return ["each returns dx shaped like x (4, 6), float32, also for a 0-d dy = 1"]
 
     def stage_float64(self, piece: Any, opts: Options) -> list[str]:
         fns = _pieces(piece)
