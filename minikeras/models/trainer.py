@@ -190,6 +190,11 @@ class TrainerMixin:
             if isinstance(y, list | tuple | Mapping):
                 raise ValueError("`class_weight` is only supported for Models with a single "
                                  "output.")
+            if getattr(self._losses[0], "_sparse", False) and np.ndim(y) > 1 and \
+                    np.shape(y)[-1] != 1:
+                raise ValueError("`class_weight` needs one class per sample (targets of shape "
+                                 "(N,), (N, 1) or one-hot (N, classes)); received integer labels "
+                                 f"of shape {np.shape(y)}.")
             sample_weight = class_weight_to_sample_weights(y, class_weight)
         batch_size = batch_size or 32
         xs, ys, sw, n = self._prepare(x, y, sample_weight)
@@ -335,6 +340,11 @@ class TrainerMixin:
                 raise ValueError("Arguments `sample_weight` and `class_weight` cannot be "
                                  f"specified at the same time. Received: sample_weight="
                                  f"{sample_weight}, class_weight={class_weight}")
+            if getattr(self._losses[0], "_sparse", False) and np.ndim(y) > 1 and \
+                    np.shape(y)[-1] != 1:
+                raise ValueError("`class_weight` needs one class per sample (targets of shape "
+                                 "(N,), (N, 1) or one-hot (N, classes)); received integer labels "
+                                 f"of shape {np.shape(y)}.")
             sample_weight = class_weight_to_sample_weights(y, class_weight)
         xs, ys, sw, _ = self._prepare(x, y, sample_weight)
         self.reset_metrics()
