@@ -9,11 +9,7 @@ from minikeras.layers.layer import Layer
 
 
 class ELU(Layer):
-    """``y = x`` where x > 0, ``y = α·(exp(x) - 1)`` elsewhere (α = alpha, 1.0 by default).
-
-    Keras 3.15's ELU leaves ``alpha`` out of its config, so a saved ELU(alpha=0.5) loads as
-    ELU(alpha=1.0) there; minikeras keeps it (parity_report.md lists the bug).
-    """
+    """``y = x`` where x > 0, ``y = α·(exp(x) - 1)`` elsewhere (α = alpha, 1.0 by default)."""
 
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
