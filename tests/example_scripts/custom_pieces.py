@@ -7,9 +7,8 @@ The script first tries the Keras way and prints the message minikeras gives, the
 the two pieces as the message says, and trains with them on synthetic data.
 """
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 
 try:

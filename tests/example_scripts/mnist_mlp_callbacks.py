@@ -9,9 +9,8 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 
 n_train = int(sys.argv[1]) if len(sys.argv) > 1 else 60000

@@ -13,9 +13,8 @@ synthetic data. Run it through minikeras (or under real Keras, unchanged):
 
 import sys
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
