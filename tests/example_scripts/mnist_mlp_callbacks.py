@@ -13,6 +13,8 @@ import keras
 import numpy as np
 from keras import layers
 
+keras.utils.set_random_seed(1337)  # the same weights and dropout masks on every run
+
 n_train = int(sys.argv[1]) if len(sys.argv) > 1 else 60000
 out_dir = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp()
 num_classes = 10

@@ -17,6 +17,8 @@ import keras
 import numpy as np
 from keras import layers
 
+keras.utils.set_random_seed(1337)  # the same weights and dropout masks on every run
+
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 rng = np.random.default_rng(7)
 
