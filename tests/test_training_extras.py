@@ -242,3 +242,15 @@ def test_csv_logger_format_and_append(tmp_path) -> None:
                                                              append=True)], verbose=0)
     lines = open(path).read().splitlines()
     assert len(lines) == 4 and lines[3].startswith("0;") and lines[3].endswith(";NA;NA")
+
+
+def test_several_thresholds_log_an_array_and_the_bar_its_mean(capsys) -> None:
+    x, y = _data(classes=2)
+    model = _model(1, "sigmoid", "binary_crossentropy",
+                   [metrics.Precision(thresholds=[0.3, 0.6])])
+    h = model.fit(x, y, epochs=1, verbose=2)
+    value = h.history["precision"][0]
+    assert isinstance(value, np.ndarray) and value.shape == (2,)
+    assert f"precision: {np.mean(value):.4f}" in capsys.readouterr().out
+    loss, precision = model.evaluate(x, y, verbose=0)
+    assert precision.shape == (2,)
