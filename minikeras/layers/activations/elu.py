@@ -19,14 +19,14 @@ class ELU(Layer):
         x = inputs
         y = activations.elu(x, self.alpha)     # x, or α·(exp(x) - 1)
         self.cache = (x, y)
-        return y.astype(x.dtype, copy=False)
+        return y
 
     def backward(self, grad_output: Any) -> Any:
         """Given dy = dL/dy: dx = dy where x > 0, and dy·α·exp(x) = dy·(y + α) elsewhere
         (the derivative of α·(exp(x) - 1) written with the output y, nothing recomputed)."""
         x, y = self.cache
         dx = backend.xp.where(x > 0, grad_output, grad_output * (y + self.alpha))
-        return dx.astype(grad_output.dtype, copy=False)
+        return dx
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha}

@@ -25,13 +25,13 @@ class LeakyReLU(Layer):
         positive = x > 0                                            # [x > 0]
         y = backend.xp.where(positive, x, self.negative_slope * x)  # x, or α·x
         self.cache = positive
-        return y.astype(x.dtype, copy=False)
+        return y
 
     def backward(self, grad_output: Any) -> Any:
         """Given dy = dL/dy: dx = dy where x > 0, α·dy elsewhere (the slope of each piece)."""
         positive = self.cache
         dx = backend.xp.where(positive, grad_output, self.negative_slope * grad_output)
-        return dx.astype(grad_output.dtype, copy=False)
+        return dx
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "negative_slope": self.negative_slope}

@@ -46,7 +46,7 @@ class ReLU(Layer):
             neg = xp.maximum(self.threshold - x, 0)              # max(θ - x, 0)
             y = pos - self.negative_slope * neg                  # pos - α·neg
         self.cache = (x, above)
-        return y.astype(x.dtype, copy=False)
+        return y
 
     def backward(self, grad_output: Any) -> Any:
         """Given dy = dL/dy, with the same θ, α, m as the forward equations:
