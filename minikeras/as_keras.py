@@ -90,7 +90,8 @@ class KerasFinder(importlib.abc.MetaPathFinder):
                 "(minikeras.as_keras), which provides keras.models, keras.layers (+ core, "
                 "convolutional, pooling, recurrent, wrappers), keras.optimizers, keras.utils "
                 "(+ np_utils), keras.datasets.mnist, keras.backend, keras.callbacks, "
-                "keras.activations, keras.initializers, keras.losses, keras.metrics.",
+                "keras.activations, keras.initializers, keras.losses, keras.metrics, keras.ops "
+                "(refused: no autodiff).",
                 name=fullname,
             )
         is_package = hasattr(importlib.import_module(module), "__path__")

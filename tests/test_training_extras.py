@@ -254,3 +254,14 @@ def test_several_thresholds_log_an_array_and_the_bar_its_mean(capsys) -> None:
     assert f"precision: {np.mean(value):.4f}" in capsys.readouterr().out
     loss, precision = model.evaluate(x, y, verbose=0)
     assert precision.shape == (2,)
+
+
+def test_lenient_inputs_keras_accepts_are_accepted_with_a_warning() -> None:
+    x, y = _data()
+    with pytest.warns(UserWarning, match=r"class_weight keys \['a'\] are not class indices"):
+        _model().fit(x, y, class_weight={"a": 2.0, 0: 1.0}, verbose=0)
+    with pytest.warns(UserWarning, match=r"unknown arguments \['verbosity'\] are ignored"):
+        callbacks.ReduceLROnPlateau(verbosity=1)
+    with pytest.warns(DeprecationWarning, match="`epsilon` is Keras 1/2 spelling"):
+        cb = callbacks.ReduceLROnPlateau(epsilon=0.01)
+    assert cb.min_delta == 0.01

@@ -26,9 +26,9 @@ class ReduceLROnPlateau(MonitorCallback):
             warnings.warn("ReduceLROnPlateau: `epsilon` is Keras 1/2 spelling; use "
                           "`min_delta`.", DeprecationWarning, stacklevel=2)
             min_delta = kwargs.pop("epsilon")
-        if kwargs:
-            raise TypeError(f"ReduceLROnPlateau got unexpected keyword arguments "
-                            f"{sorted(kwargs)}.")
+        if kwargs:   # Keras 3 ignores them silently; a typo deserves a word
+            warnings.warn(f"ReduceLROnPlateau: unknown arguments {sorted(kwargs)} are ignored "
+                          "(as Keras 3 does).", stacklevel=2)
         super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
             raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. Received "

@@ -36,6 +36,10 @@ def class_weight_to_sample_weights(y: Any, class_weight: Mapping) -> np.ndarray:
     if not isinstance(class_weight, Mapping):
         raise ValueError("`class_weight` must be a dict mapping class indices (integers) to "
                          f"weights (floats). Received: class_weight={class_weight!r}")
+    strays = [k for k in class_weight if not isinstance(k, int | np.integer) or isinstance(k, bool)]
+    if strays:   # Keras ignores them silently: they can never match a class index
+        warnings.warn(f"class_weight keys {strays!r} are not class indices (integers); they "
+                      "match no sample and are ignored.", stacklevel=3)
     labels = np.asarray(backend.to_numpy(y))
     if labels.ndim > 1:
         labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
