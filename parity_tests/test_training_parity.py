@@ -247,3 +247,28 @@ def test_csv_logger_file_matches(keras: Any, capsys: Any, tmp_path: Any) -> None
                 assert m_cell == k_cell
             else:
                 assert float(m_cell) == pytest.approx(float(k_cell), rel=LOSS_RTOL, abs=1e-7)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"monitor": "val_precision", "patience": 1},                  # 'auto' -> max (a metric)
+    {"monitor": "val_loss", "patience": 1, "min_delta": 0.04},    # 'auto' -> min (a loss)
+    {"monitor": "val_precision", "patience": 2, "baseline": 0.7, "restore_best_weights": True},
+    {"monitor": "val_precision", "patience": 1, "mode": "max", "start_from_epoch": 2},
+], ids=str)
+def test_early_stopping_matches(keras: Any, capsys: Any, kwargs: dict) -> None:
+    values = [0.5, 0.6, 0.55, 0.58, 0.62, 0.61, 0.3, 0.3]
+    key = kwargs["monitor"]
+    results = []
+    pair = _pair(keras, "binary", metrics=["precision"])
+    for model, fw in zip(pair, (keras, mk), strict=True):
+        x, y = _data("binary")
+        stop = fw.callbacks.EarlyStopping(verbose=1, **kwargs)
+        capsys.readouterr()
+        hist = model.fit(x, y, batch_size=10, epochs=len(values), shuffle=False, verbose=0,
+                         validation_split=0.2,
+                         callbacks=[_scripted(fw, key, values), stop])
+        results.append((hist.epoch, stop.stopped_epoch, stop.best_epoch,
+                         capsys.readouterr().out, [np.asarray(w) for w in model.get_weights()]))
+    assert results[1][:4] == results[0][:4]
+    for k_w, m_w in zip(results[0][4], results[1][4], strict=True):
+        np.testing.assert_allclose(m_w, k_w, atol=WEIGHT_ATOL)

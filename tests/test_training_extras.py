@@ -265,3 +265,22 @@ def test_lenient_inputs_keras_accepts_are_accepted_with_a_warning() -> None:
     with pytest.warns(DeprecationWarning, match="`epsilon` is Keras 1/2 spelling"):
         cb = callbacks.ReduceLROnPlateau(epsilon=0.01)
     assert cb.min_delta == 0.01
+
+
+def test_early_stopping_auto_mode_follows_the_metric() -> None:
+    """Keras 3: 'auto' maximises a metric that goes up (precision), whatever its name."""
+    x, y = _data(classes=2)
+    values = [0.5, 0.6, 0.55, 0.58]
+
+    class Fake(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_precision"] = values[epoch]
+
+    model = _model(1, "sigmoid", "binary_crossentropy", ["precision"])
+    stop = callbacks.EarlyStopping(monitor="val_precision", patience=1)
+    history = model.fit(x, y, epochs=4, verbose=0, validation_split=0.25,
+                        callbacks=[Fake(), stop])
+    assert history.epoch == [0, 1, 2] and stop.best == 0.6
+    with pytest.warns(UserWarning, match="EarlyStopping mode 'maximum' is unknown, fallback to "
+                                         "auto mode."):
+        assert callbacks.EarlyStopping(mode="maximum").mode == "auto"
