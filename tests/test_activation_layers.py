@@ -222,3 +222,19 @@ def test_keras_backend_math_is_refused_under_as_keras() -> None:
             keras.ops.square(2.0)
         with pytest.raises(NotImplementedError, match="Lambda"):
             keras.layers.Lambda(lambda t: t)
+
+
+def test_keras_backend_shape_and_value_helpers() -> None:
+    from minikeras import as_keras
+
+    with as_keras.installed():
+        from keras import backend as K  # noqa: N812
+
+        model = mk.Sequential([mk.Input((3,)), layers.Dense(2)])
+        model.compile(mk.optimizers.SGD(0.1), "mse")
+        assert K.int_shape(mk.Input((5, 4))) == (None, 5, 4)
+        assert K.get_value(model.optimizer.learning_rate) == pytest.approx(0.1)
+        K.set_value(model.layers[0].bias, [1.0, 2.0])
+        np.testing.assert_array_equal(model.layers[0].get_weights()[1], [1.0, 2.0])
+        with pytest.raises(TypeError, match="model.optimizer.learning_rate = value"):
+            K.set_value(model.optimizer.learning_rate, 0.01)

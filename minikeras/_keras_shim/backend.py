@@ -9,6 +9,8 @@ instead.
 
 from typing import Any
 
+import numpy as _np
+
 from minikeras import backend as _backend
 from minikeras.backend import (
     backend,
@@ -24,9 +26,32 @@ from minikeras.backend import (
 )
 from minikeras.no_autodiff import backend_function_error
 
-__all__ = ["backend", "clear_session", "epsilon", "floatx", "image_data_format",
-           "image_dim_ordering", "set_epsilon", "set_floatx", "set_image_data_format",
-           "set_image_dim_ordering"]
+__all__ = ["backend", "clear_session", "epsilon", "floatx", "get_value", "image_data_format",
+           "image_dim_ordering", "int_shape", "set_epsilon", "set_floatx", "set_image_data_format",
+           "set_image_dim_ordering", "set_value"]
+
+def int_shape(x: Any) -> tuple:
+    """The shape as a tuple of ints (None where unknown): of an array, a Variable or an
+    ``Input`` tensor."""
+    return tuple(x.shape)
+
+
+def get_value(x: Any) -> Any:
+    """The value of a Variable (as NumPy), or of a number: ``K.get_value(model.optimizer.lr)``
+    gives the learning rate, a float in minikeras."""
+    return x.numpy() if hasattr(x, "numpy") else x
+
+
+def set_value(x: Any, value: Any) -> None:
+    """Assign a Variable. Keras 2 scripts also pass ``model.optimizer.lr``: in minikeras that
+    is a plain float, so the call cannot reach the optimizer; the error says what to write."""
+    if hasattr(x, "assign"):
+        x.assign(_np.asarray(value, dtype=x.dtype))
+        return
+    raise TypeError(f"K.set_value: {x!r} is not a variable. To change the learning rate, "
+                    "assign it: `model.optimizer.learning_rate = value` (minikeras keeps it as "
+                    "a float, not a backend variable).")
+
 
 #: Keras 1/2 backend functions that compute on tensors (autodiff material).
 MATH_FUNCTIONS = frozenset("""
