@@ -16,7 +16,7 @@ In a notebook or a test::
         runpy.run_path("old_script.py")
 
 How: a finder placed first on ``sys.meta_path`` answers every import of ``keras`` and
-``keras.<sub>`` with a minikeras module: ``minikeras.callbacks`` for ``keras.callbacks``, the
+``keras.<sub>`` with a minikeras module: ``minikeras.losses`` for ``keras.losses``, the
 thin re-export modules of ``minikeras._keras_shim`` for ``keras.layers``, ``keras.models``,
 ``keras.backend`` (settings; its math functions refused: no autodiff)...
 Nothing is copied or patched: the classes are minikeras' own. Keras 1/2 argument spellings
@@ -41,7 +41,6 @@ from typing import Any
 _SHIM = "minikeras._keras_shim"
 #: keras modules that are minikeras modules as they are (no Keras 1/2 differences to fix).
 _DIRECT = {
-    "keras.callbacks": "minikeras.callbacks",
     "keras.activations": "minikeras.activations",
     "keras.initializers": "minikeras.initializers",
     "keras.initializations": "minikeras.initializers",  # Keras 1 name

@@ -284,3 +284,26 @@ def test_early_stopping_auto_mode_follows_the_metric() -> None:
     with pytest.warns(UserWarning, match="EarlyStopping mode 'maximum' is unknown, fallback to "
                                          "auto mode."):
         assert callbacks.EarlyStopping(mode="maximum").mode == "auto"
+
+
+def test_keras2_model_checkpoint_under_as_keras(tmp_path) -> None:
+    """``keras.callbacks.ModelCheckpoint("w.best.hdf5", period=2)`` as Keras 2 scripts wrote
+    it: a legacy whole-model HDF5 file, every second epoch."""
+    from minikeras import as_keras
+
+    x, y = _data()
+    with as_keras.installed():
+        from keras.callbacks import CSVLogger, ModelCheckpoint
+
+        assert CSVLogger is callbacks.CSVLogger
+        with pytest.warns(DeprecationWarning, match="`period=2` is Keras 1/2 spelling"):
+            cb = ModelCheckpoint(str(tmp_path / "w.{epoch:02d}.hdf5"), monitor="loss",
+                                 period=2)
+        model = _model()
+        with pytest.warns(UserWarning, match="HDF5 file"):
+            model.fit(x, y, epochs=4, verbose=0, callbacks=[cb])
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["w.02.hdf5", "w.04.hdf5"]
+        loaded = mk.models.load_model(tmp_path / "w.04.hdf5")
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+        with pytest.raises(ValueError, match="must end in `.weights.h5`"):
+            ModelCheckpoint(str(tmp_path / "w.hdf5"), save_weights_only=True)

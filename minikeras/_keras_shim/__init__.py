@@ -8,8 +8,17 @@ Modules that are minikeras modules unchanged (``keras.backend``, ``keras.callbac
 aliased directly by ``minikeras.as_keras``.
 """
 
-from minikeras import activations, callbacks, initializers, losses, metrics
-from minikeras._keras_shim import backend, datasets, layers, models, ops, optimizers, utils
+from minikeras import activations, initializers, losses, metrics
+from minikeras._keras_shim import (
+    backend,
+    callbacks,
+    datasets,
+    layers,
+    models,
+    ops,
+    optimizers,
+    utils,
+)
 from minikeras._keras_shim.models import Model, Sequential
 from minikeras.models.graph import Input
 
