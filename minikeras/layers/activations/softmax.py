@@ -34,11 +34,13 @@ class Softmax(Layer):
         return y
 
     def output_logits(self) -> Any:
-        if self.cache is None:
-            return None
-        x = self.cache[0]
-        last = self.axis in (-1, x.ndim - 1) or self.axis in ([-1], [x.ndim - 1])
-        return x if last else None
+        return self.cache[0] if self.cache is not None and self.output_activation() else None
+
+    def output_activation(self) -> str | None:
+        """"softmax" when normalising the last axis (a categorical cross-entropy then starts
+        from the logits x), else None."""
+        ndim = len(self._input_shape) if self._input_shape is not None else 0
+        return "softmax" if self.axis in (-1, [-1], ndim - 1, [ndim - 1]) else None
 
     def backward(self, grad_output: Any) -> Any:
         """Given dy = dL/dy, the softmax Jacobian dyᵢ/dxⱼ = yᵢ(δᵢⱼ - yⱼ) applied to dy:
