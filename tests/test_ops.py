@@ -45,6 +45,8 @@ def _broadcasting_graph() -> tuple[mk.Model, list[np.ndarray]]:
     y = y * L.Reshape((1, 4))(L.Dense(4)(c))     # (N, 3, 4) * (N, 1, 4)
     y = y - np.arange(4, dtype="float32")        # a constant row
     y = 2.0 / (y * y + 1.0)                      # a constant numerator
+    y = y ** (0.5 + 0.25 * y)                    # tensor ** tensor (a positive base)
+    y = y**1.5 + 0.5**y - abs(y - 1.0)           # tensor ** number, number ** tensor, |.|
     y = -y @ W_CONST                             # (N, 3, 4) @ (4, 2)
     y = y @ d                                    # (N, 3, 2) @ (N, 2, 5)
     y = V_CONST @ y                              # 1-D on the left: (3,) @ (N, 3, 5) -> (N, 5)
@@ -69,6 +71,8 @@ def test_values_follow_numpy():
     y = y * (c @ kernel + bias)[:, None, :]
     y = y - np.arange(4, dtype="float32")
     y = 2.0 / (y * y + 1.0)
+    y = y ** (0.5 + 0.25 * y)
+    y = y**1.5 + 0.5**y - abs(y - 1.0)
     y = -y @ W_CONST
     y = y @ d
     y = V_CONST @ y

@@ -1,6 +1,7 @@
 """The arithmetic of symbolic tensors: ``x + y``, ``x - y``, ``x * y``, ``x / y``, ``-x``,
-``x @ y``, as Keras 3's operations of ``keras.src.ops.numpy`` (same class names, same
-auto-names: ``add``, ``subtract``, ``multiply``, ``true_divide``, ``negative``, ``matmul``).
+``x ** y``, ``abs(x)``, ``x @ y``, as Keras 3's operations of ``keras.src.ops.numpy`` (same
+class names, same auto-names: ``add``, ``subtract``, ``multiply``, ``true_divide``,
+``negative``, ``power``, ``absolute``, ``matmul``).
 
 Each argument may be a tensor or a constant (a Python number or an array); shapes broadcast
 as in NumPy. Broadcasting copies an operand along the stretched axes, so its gradient sums
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from minikeras import backend
 from minikeras.ops.operation import Operation, broadcast_shape, sum_to_shape
 
 
@@ -91,6 +93,43 @@ class TrueDivide(_Elementwise):
         da = sum_to_shape(dy / b, _shape(a))
         db = sum_to_shape(-dy * a / b**2, _shape(b))
         return [da, db]
+
+
+class Power(_Elementwise):
+    """y = a ** b  (element-wise)
+
+    da = sum_to_shape(dy · b · a^(b−1), shape of a)
+    db = sum_to_shape(dy · y · log(a), shape of b)
+
+    Each only when that argument is a tensor: ``x ** 2`` needs no log(x), which a negative
+    x would make NaN.
+    """
+
+    def compute(self, a: Any, b: Any) -> Any:
+        return a**b
+
+    def operand_gradients(self, dy: Any, a: Any, b: Any) -> list[Any]:
+        da = sum_to_shape(dy * b * a ** (b - 1), _shape(a)) if self.is_tensor(0) else None
+        db = (sum_to_shape(dy * a**b * backend.xp.log(a), _shape(b)) if self.is_tensor(1)
+              else None)
+        return [da, db]
+
+
+class Absolute(Operation):
+    """y = |a|
+
+    da = dy · sign(a)      (0 at a = 0, as TensorFlow's gradient of abs)
+    """
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape[0])
+
+    def compute(self, a: Any) -> Any:
+        return abs(a)
+
+    def operand_gradients(self, dy: Any, a: Any) -> list[Any]:
+        da = dy * backend.xp.sign(a)
+        return [da]
 
 
 class Negative(Operation):

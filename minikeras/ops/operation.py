@@ -85,6 +85,10 @@ class Operation(Layer):
         grads = self.operand_gradients(grad_output, *self.cache)
         return [g for g, a in zip(grads, self.arguments, strict=True) if a is TENSOR]
 
+    def is_tensor(self, index: int) -> bool:
+        """Whether argument ``index`` is a tensor (a constant needs no gradient)."""
+        return self.arguments[index] is TENSOR
+
     def compute(self, *operands: Any) -> Any:
         raise NotImplementedError
 
