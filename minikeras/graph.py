@@ -82,6 +82,9 @@ class KerasTensor:
     def __abs__(self) -> KerasTensor:
         return _operation("Absolute", self)
 
+    def __getitem__(self, key: Any) -> KerasTensor:
+        return _operation("GetItem", self, key)
+
     #: ``np_array + tensor``: NumPy steps aside, so Python calls ``tensor.__radd__``
     __array_ufunc__ = None
 

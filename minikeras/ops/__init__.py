@@ -8,6 +8,7 @@ from typing import Any
 from minikeras.ops.numpy import (
     Absolute,
     Add,
+    GetItem,
     Matmul,
     Multiply,
     Negative,
@@ -50,6 +51,6 @@ def matmul(x1: Any, x2: Any) -> Any:
     return Matmul()(x1, x2)
 
 
-__all__ = ["Absolute", "Add", "Matmul", "Multiply", "Negative", "Operation", "Power",
+__all__ = ["Absolute", "Add", "GetItem", "Matmul", "Multiply", "Negative", "Operation", "Power",
            "Subtract", "TrueDivide", "absolute", "add", "matmul", "multiply", "negative", "power",
            "subtract", "true_divide"]

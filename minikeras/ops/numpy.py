@@ -1,7 +1,8 @@
 """The arithmetic of symbolic tensors: ``x + y``, ``x - y``, ``x * y``, ``x / y``, ``-x``,
-``x ** y``, ``abs(x)``, ``x @ y``, as Keras 3's operations of ``keras.src.ops.numpy`` (same
-class names, same auto-names: ``add``, ``subtract``, ``multiply``, ``true_divide``,
-``negative``, ``power``, ``absolute``, ``matmul``).
+``x ** y``, ``abs(x)``, ``x @ y``, ``x[key]``, as Keras 3's operations of
+``keras.src.ops.numpy`` (same class names, same auto-names: ``add``, ``subtract``,
+``multiply``, ``true_divide``, ``negative``, ``power``, ``absolute``, ``matmul``,
+``get_item``).
 
 Each argument may be a tensor or a constant (a Python number or an array); shapes broadcast
 as in NumPy. Broadcasting copies an operand along the stretched axes, so its gradient sums
@@ -192,3 +193,64 @@ class Matmul(Operation):
         da = sum_to_shape(dA, A.shape).reshape(a.shape)
         db = sum_to_shape(dB, B.shape).reshape(b.shape)
         return [da, db]
+
+
+class GetItem(Operation):
+    """y = a[key]  (basic indexing: integers, slices, ``...`` and ``None``)
+
+    da = zeros of a's shape, with da[key] = dy   (the entries not picked get no gradient)
+
+    The key is a constant argument; a saved config writes slices as
+    ``{"class_name": "__slice__", "config": {"start", "stop", "step"}}`` and ``...`` as
+    ``{"class_name": "__ellipsis__"}``, as Keras does.
+    """
+
+    def constant(self, value: Any) -> Any:
+        key = tuple(_key_item(v) for v in value) if isinstance(value, tuple) else _key_item(
+            value)
+        for item in key if isinstance(key, tuple) else (key,):
+            if not (item is None or item is Ellipsis or isinstance(item, int | slice)):
+                raise TypeError(f"Operation {self.name}: a symbolic tensor takes integers, "
+                                f"slices, `...` and `None` as indices; received {value!r}.")
+        return key
+
+    def constant_config(self, value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [_key_item_config(v) for v in value]
+        return _key_item_config(value)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        shape, key = input_shape[0], self.arguments[1]
+        # index two stand-in arrays, with unknown sizes 1 and 2: a size that differs is unknown
+        outs = [np.broadcast_to(np.float32(0), tuple(n if s is None else s for s in shape))[key]
+                for n in (1, 2)]
+        return tuple(None if a != b else a for a, b in zip(outs[0].shape, outs[1].shape,
+                                                           strict=True))
+
+    def compute(self, a: Any, key: Any) -> Any:
+        return a[key]
+
+    def operand_gradients(self, dy: Any, a: Any, key: Any) -> list[Any]:
+        da = backend.xp.zeros_like(a)
+        da[key] = dy
+        return [da, None]
+
+
+def _key_item(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict) and value.get("class_name") == "__slice__":
+        config = value["config"]
+        return slice(config["start"], config["stop"], config["step"])
+    if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
+        return Ellipsis
+    return value
+
+
+def _key_item_config(value: Any) -> Any:
+    if isinstance(value, slice):
+        return {"class_name": "__slice__",
+                "config": {"start": value.start, "stop": value.stop, "step": value.step}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    return value
