@@ -57,7 +57,7 @@ class Operation(Layer):
         tensors = [a for a in args if isinstance(a, graph.KerasTensor)]
         self.arguments = [TENSOR if isinstance(a, graph.KerasTensor) else self.constant(a)
                           for a in args]
-        shapes = [a.shape if isinstance(a, graph.KerasTensor) else tuple(np.shape(a))
+        shapes = [tuple(getattr(a, "shape", ()))      # a number has shape ()
                   for a in self.arguments_with(tensors)]
         out_shape = self.compute_output_shape(shapes)
         self.dtype = result_dtype(self.arguments_with(tensors))
