@@ -9,8 +9,12 @@ import numpy as np
 
 from minikeras import activations, backend, initializers
 from minikeras.layers.rnn_base import RNNBase
-from minikeras.layers.rnn_ops import (ActivationBackward, gate_products,
-                                      gate_products_input_grad, gate_products_weight_grad)
+from minikeras.layers.rnn_ops import (
+    ActivationBackward,
+    gate_products,
+    gate_products_input_grad,
+    gate_products_weight_grad,
+)
 
 
 @dataclass
