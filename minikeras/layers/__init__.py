@@ -7,6 +7,7 @@ from minikeras.models.graph import Input
 
 # layer modules (one concept per file) are added below
 # isort: split
+from minikeras.layers.bidirectional import Bidirectional
 from minikeras.layers.convolutional import Conv2D, UpSampling2D, ZeroPadding2D
 from minikeras.layers.merging import (
     Add,
@@ -36,6 +37,7 @@ from minikeras.legacy import Convolution2D  # Keras 1/2 meaning of (filters, row
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec",
            "Layer", "Reshape", "deserialize_layer", "serialize_layer"]
 __all__ += ["GRU", "LSTM", "SimpleRNN", "TimeDistributed"]
+__all__ += ["Bidirectional"]
 __all__ += ["AveragePooling2D", "AvgPool2D", "Conv2D", "Convolution2D", "GlobalAveragePooling2D",
             "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "MaxPool2D",
             "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]

@@ -66,6 +66,12 @@ class RNNBase(Layer):
                  recurrent_dropout: float = 0.0, seed: int | None = None,
                  use_cudnn: Any = "auto", **kwargs: Any) -> None:
         reject_unsupported(type(self).__name__, **{a: kwargs.pop(a, None) for a in _UNSUPPORTED})
+        # Keras arguments with no effect here: zero_output_for_mask only changes masked steps
+        # (minikeras has no masking; Bidirectional sets it), LSTM/GRU's implementation (1 or 2)
+        # only the order of float additions.
+        self.zero_output_for_mask = bool(kwargs.pop("zero_output_for_mask", False))
+        if self.gate_count > 1:
+            self.implementation = int(kwargs.pop("implementation", 2))
         super().__init__(**kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(

@@ -6,6 +6,7 @@ The file mirrors the model's object tree (Keras' ``saving_lib``)::
     layers/<key>/vars/0, 1, ...  one group per layer of ``model.layers``
     layers/lstm/cell/vars/...    recurrent layers keep their weights in their cell
     layers/time_distributed/layer/vars/...   a wrapper's inner layer
+    layers/bidirectional/forward_layer/..., backward_layer/...   Bidirectional's two layers
     layers/sequential/layers/... a nested model, recursively
     optimizer/vars/0, 1, ...     iterations, learning rate, then the optimizer state
 
@@ -37,6 +38,7 @@ def _own_variables(layer: Any) -> list[Any]:
 
 def layer_entries(obj: Any, prefix: str = "") -> list[Entry]:
     """The groups ``obj`` writes, in Keras' layout, with the variables of each."""
+    from minikeras.layers.bidirectional import Bidirectional
     from minikeras.layers.rnn_base import RNNBase
     from minikeras.layers.wrappers import TimeDistributed
     from minikeras.models.model import Model
@@ -59,6 +61,10 @@ def layer_entries(obj: Any, prefix: str = "") -> list[Entry]:
                  _own_variables(obj))]
     if isinstance(obj, TimeDistributed):
         return [(prefix + "vars", obj.name, [])] + layer_entries(obj.layer, prefix + "layer/")
+    if isinstance(obj, Bidirectional):
+        return [(prefix + "vars", obj.name, [])] + layer_entries(
+            obj.forward_layer, prefix + "forward_layer/") + layer_entries(
+            obj.backward_layer, prefix + "backward_layer/")
     return [(prefix + "vars", obj.name, _own_variables(obj))]
 
 
