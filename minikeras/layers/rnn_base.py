@@ -234,9 +234,10 @@ class RNNBase(Layer):
         """dL/d(output) (and dL/d(final states) with return_state) -> (dH, dfinals, cache).
 
         dH[t] = g_t, the gradient arriving at h_t from the layer's outputs, time-major
-        (T, N, u): the output sequence's gradient, or zeros but at the last step when only
-        h_T is returned. dfinals: the gradients arriving at the final states from
-        ``return_state`` (zeros when none). cache: what ``_cell_forward`` stored."""
+        (T, N, u): the output sequence's gradient, or zeros when only h_T is returned.
+        dfinals: the gradients arriving at the final states from
+        ``return_state`` (zeros when none), plus dL/dh_T from the output when it is h_T itself.
+        cache: what ``_cell_forward`` stored."""
         xp = backend.xp
         _, cell_cache = self.cache
         h_last = cell_cache.h[-1]
@@ -248,9 +249,11 @@ class RNNBase(Layer):
         if self.return_sequences and dout is not None:
             dH = xp.ascontiguousarray(xp.swapaxes(dout, 0, 1))
         else:
-            dH = xp.zeros(cell_cache.h[1:].shape, dtype=h_last.dtype)
+            # no output sequence: g_t = 0 at every step (a read-only view of one zero row: no
+            # (T, N, u) array to allocate), and the output h_T's gradient joins the final state's
+            dH = xp.broadcast_to(xp.zeros_like(h_last), cell_cache.h[1:].shape)
             if dout is not None:
-                dH[-1] = dout    # the output is h_T itself
+                dfinals[0] = dfinals[0] + dout
         return dH, dfinals, cell_cache
 
     def _pack_input_grads(self, dxt: Any, dstates0: list[Any]) -> Any:
