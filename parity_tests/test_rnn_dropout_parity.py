@@ -110,3 +110,26 @@ def test_inference_ignores_dropout_as_keras_does(keras, name):
     np.testing.assert_allclose(mlayer(x), klayer(x, training=False).numpy(), atol=ATOL)
     assert mlayer.get_config()["dropout"] == klayer.get_config()["dropout"] == 0.5
     assert mlayer.get_config()["recurrent_dropout"] == 0.5
+
+
+@pytest.mark.filterwarnings("ignore:.*drops every unit")
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_rate_one_drops_every_input(keras, name):
+    """dropout=1.0 in training: every input is dropped, so the outputs are those of a zero
+    input. Keras' SimpleRNN does that; Keras' LSTM and GRU apply no dropout at all at rate 1
+    (their cells test ``0 < dropout < 1``), a Keras bug listed in parity_report.md: for those
+    two the test checks that the bug is still there, and that minikeras follows the math."""
+    n, T, d, u = 2, 4, 3, 5
+    klayer = getattr(keras.layers, name)(u, dropout=1.0, return_sequences=True)
+    mlayer = getattr(mk_layers, name)(u, dropout=1.0, return_sequences=True)
+    x = RNG.standard_normal((n, T, d)).astype("float32")
+    klayer.build((n, T, d))
+    mlayer.build_for((n, T, d))
+    mlayer.set_weights(klayer.get_weights())
+    zero_input = mlayer(np.zeros_like(x))
+    np.testing.assert_allclose(mlayer(x, training=True), zero_input, atol=ATOL)
+    keras_training = klayer(x, training=True).numpy()
+    if name == "SimpleRNN":
+        np.testing.assert_allclose(keras_training, zero_input, atol=ATOL)
+    else:   # Keras: no dropout at rate 1
+        np.testing.assert_allclose(keras_training, klayer(x).numpy(), atol=ATOL)

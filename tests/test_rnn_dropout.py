@@ -52,8 +52,11 @@ def test_mask_count_and_shapes_as_keras(cls):
     x_mask, h_mask = both.dropout_masks(3, 2, training=True)
     assert x_mask.shape == (gates, 3, 2) and h_mask.shape == (gates, 3, 4)
     assert both.dropout_masks(3, 2, training=False) == (None, None)
-    # Keras applies no dropout at rate 1 (its cells test 0 < rate < 1)
-    assert cls(4, dropout=1.0).dropout_masks(3, 2, training=True) == (None, None)
+    # rate 1 drops everything (the math; Keras' LSTM/GRU apply no dropout, parity_report.md)
+    with pytest.warns(UserWarning, match="dropout=1.0 drops every unit"):
+        layer = cls(4, dropout=1.0)
+    x_mask, h_mask = layer.dropout_masks(3, 2, training=True)
+    assert h_mask is None and x_mask.shape == (1, 3, 2) and not x_mask.any()
 
 
 def test_mask_values_and_statistics():

@@ -37,6 +37,7 @@ contiguous (N, ...) block, which is what a matrix product wants.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,13 @@ class RNNBase(Layer):
         # Keras clips the rates into [0, 1]
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        for arg, rate in (("dropout", self.dropout), ("recurrent_dropout", self.recurrent_dropout)):
+            if rate == 1:
+                warnings.warn(
+                    f"{type(self).__name__}: {arg}=1.0 drops every unit in training, so the layer "
+                    "learns nothing from that input (Keras' LSTM and GRU silently apply no "
+                    "dropout at rate 1; minikeras follows the math, see parity_report.md).",
+                    UserWarning, stacklevel=3)
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self.use_cudnn = use_cudnn
@@ -108,12 +116,12 @@ class RNNBase(Layer):
         """(x_mask, h_mask) for one batch: each ``None`` (no dropout) or (K, N, d) with K = 1
         (one mask for every gate) or K = ``gate_count`` (one per gate), as Keras 3 draws them:
         a gated cell with ``recurrent_dropout`` switches to one mask per gate for both.
-        Only in training, and only for 0 < rate < 1 (Keras applies none at rate 1)."""
+        Only in training, and only for a rate above 0."""
         per_gate = self.gate_count if self.recurrent_dropout > 0 else 1
         x_mask = h_mask = None
-        if training and 0 < self.dropout < 1:
+        if training and self.dropout > 0:
             x_mask = self.draw_dropout_mask((per_gate, n, input_dim), self.dropout)
-        if training and 0 < self.recurrent_dropout < 1:
+        if training and self.recurrent_dropout > 0:
             h_mask = self.draw_dropout_mask((per_gate, n, self.units), self.recurrent_dropout)
         return x_mask, h_mask
 
@@ -121,6 +129,8 @@ class RNNBase(Layer):
         """A mask of the given shape: 0 with probability ``rate``, else 1 / (1 - rate).
         The one place masks are drawn: a test can replace it to give minikeras and Keras the
         same masks."""
+        if rate >= 1:   # every unit dropped (1 / (1 - rate) does not exist; nothing is kept)
+            return backend.xp.zeros(shape, dtype=self.dtype)
         keep = backend.random_uniform(shape, self.dtype, self._rng) >= rate
         # 1/(1 - rate) rounded once to the dtype, as tf.nn.dropout scales
         return keep.astype(self.dtype) * np.dtype(self.dtype).type(1 / (1 - rate))
