@@ -109,6 +109,7 @@ class GRU(RNNBase):
         z, r, hh = (xp.empty((T, N, u), dtype=xw.dtype) for _ in range(3))
         h = xp.empty((T + 1, N, u), dtype=xw.dtype)             # h[0] = h_0, h[t] = h_t
         h[0] = states0[0]
+        # index t holds step t + 1 of the equations: h[t] and c[t] are the states it reads
         for t in range(T):
             m[t] = gate_products(h[t], h_mask, U)                       # h_{t-1} U
             if self.use_bias:

@@ -84,6 +84,7 @@ class SimpleRNN(RNNBase):
         z = xp.empty_like(xw)                        # z[t] = z_t
         h = xp.empty((T + 1, N, self.units), dtype=xw.dtype)   # h[0] = h_0, h[t] = h_t
         h[0] = states0[0]
+        # index t holds step t + 1 of the equations: h[t] and c[t] are the states it reads
         for t in range(T):
             xp.add(xw[t], gate_products(h[t], h_mask, U), out=z[t])   # z_t
             self.activation.forward(z[t], out=h[t + 1])               # h_t = f(z_t)
