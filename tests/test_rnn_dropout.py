@@ -162,3 +162,51 @@ def test_activation_backward_matches_the_activations_backward(float64, name):
         out = np.empty((2, 4))
         assert backward(t, dy, out=out) is out
         np.testing.assert_allclose(out, plain, rtol=1e-14)
+
+
+# ------------------------------------------------------------------ on a device
+@pytest.mark.parametrize("cls", CLASSES)
+def test_dropout_training_on_device_matches_numpy(device_backend, cls):
+    """The masks are drawn on the device and every product stays there: with the same masks
+    (given through the seam) the device run equals the NumPy run."""
+    from backend_fixtures import SIM
+
+    from minikeras import backend
+
+    x = RNG.standard_normal((3, 4, 2)).astype("float32")
+    dy = RNG.standard_normal((3, 4, 5)).astype("float32")
+    host_masks, results, weights = {}, [], None
+    for name in ("numpy", device_backend):
+        backend.set_backend("numpy" if name == "numpy" else "cupy")
+        layer = cls(5, dropout=0.3, recurrent_dropout=0.4, return_sequences=True)
+        layer.build_for(x.shape)
+        if weights is None:
+            weights = layer.get_weights()   # the NumPy layer's; the device layer gets them
+        else:
+            layer.set_weights(weights)
+        real_draw = layer.draw_dropout_mask
+
+        def draw(shape, rate, real_draw=real_draw):
+            if (shape, rate) not in host_masks:
+                host_masks[(shape, rate)] = backend.to_numpy(real_draw(shape, rate))
+            return backend.to_device(host_masks[(shape, rate)], "float32")
+
+        layer.draw_dropout_mask = draw
+        SIM.reset()
+        y = layer(backend.to_device(x, "float32"), training=True)
+        dx = layer.backward(backend.to_device(dy, "float32"))
+        if name != "numpy" and device_backend == "sim":
+            assert not SIM.np_calls, SIM.np_calls
+        results.append([backend.to_numpy(a) for a in (y, dx, layer.kernel.grad)])
+    # and the masks drawn on the device itself
+    drawn = cls(5, dropout=0.3, recurrent_dropout=0.4, return_sequences=True)
+    SIM.reset()
+    y = drawn(backend.to_device(x, "float32"), training=True)
+    drawn.backward(backend.to_device(dy, "float32"))
+    x_mask, _ = drawn.cache[1].x_mask, drawn.cache[1].h_mask
+    assert type(x_mask) is type(y)           # a device array, as the outputs
+    if device_backend == "sim":
+        assert not SIM.np_calls, SIM.np_calls
+    backend.set_backend("numpy")
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
