@@ -129,9 +129,9 @@ class LSTM(RNNBase):
             rec.forward(z[t, :, u:2 * u], out=f[t])                # f_t = sigma(z_f)
             act.forward(z[t, :, 2 * u:3 * u], out=g[t])            # g_t = phi(z_c)
             rec.forward(z[t, :, 3 * u:], out=o[t])                 # o_t = sigma(z_o)
-            c[t + 1] = f[t] * c[t] + i[t] * g[t]            # c_t = f_t c_{t-1} + i_t g_t
+            xp.add(f[t] * c[t], i[t] * g[t], out=c[t + 1])    # c_t = f_t c_{t-1} + i_t g_t
             act.forward(c[t + 1], out=phi_c[t])                    # phi(c_t)
-            h[t + 1] = o[t] * phi_c[t]                             # h_t = o_t * phi(c_t)
+            xp.multiply(o[t], phi_c[t], out=h[t + 1])              # h_t = o_t * phi(c_t)
         return h[1:], [h[T], c[T]], LSTMCache(x, z, i, f, g, o, c, phi_c, h, x_mask, h_mask)
 
     def backward(self, grad_output: Any) -> Any:
