@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from minikeras import registry
 from minikeras.layers.layer import snake_case
 
 Entry = tuple[str, str, list[Any]]   # (group path, name attribute, variables)
@@ -41,9 +42,8 @@ def layer_entries(obj: Any, prefix: str = "") -> list[Entry]:
     from minikeras.layers.bidirectional import Bidirectional
     from minikeras.layers.rnn_base import RNNBase
     from minikeras.layers.wrappers import TimeDistributed
-    from minikeras.models.model import Model
 
-    if isinstance(obj, Model):
+    if isinstance(obj, registry.get("Model")):   # models sit above saving: found by name
         out: list[Entry] = [(prefix + "vars", obj.name, [])]
         used: dict[str, int] = {}
         for layer in obj.layers:
