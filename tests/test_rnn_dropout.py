@@ -106,6 +106,14 @@ def test_inference_is_unchanged(cls):
     assert not np.allclose(dropped(x, training=True), plain(x))
 
 
+def test_bad_rates_name_the_argument():
+    with pytest.raises(ValueError, match="`recurrent_dropout` must be a float"):
+        layers.GRU(3, recurrent_dropout="0.2")
+    with pytest.warns(UserWarning, match="clipped"):
+        layer = layers.SimpleRNN(3, dropout=-0.5)
+    assert layer.dropout == 0.0
+
+
 @pytest.mark.parametrize("cls", CLASSES)
 def test_config_round_trip_keeps_rates(cls):
     layer = cls(3, dropout=0.2, recurrent_dropout=0.1, seed=5)

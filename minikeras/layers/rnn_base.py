@@ -37,6 +37,7 @@ contiguous (N, ...) block, which is what a matrix product wants.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -86,6 +87,13 @@ class RNNBase(Layer):
         # Keras unrolls the Python loop instead of using tf.while_loop: no numeric effect, and
         # our loop is a Python loop anyway.
         self.unroll = bool(unroll)
+        for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not isinstance(rate, numbers.Real) or isinstance(rate, bool):
+                raise ValueError(f"{type(self).__name__}: `{arg}` must be a float in [0, 1]; "
+                                 f"received {arg}={rate!r}.")
+            if not 0 <= rate <= 1:
+                warnings.warn(f"{type(self).__name__}: {arg}={rate!r} is outside [0, 1]; it is "
+                              "clipped into it, as Keras does.", UserWarning, stacklevel=3)
         # Keras clips the rates into [0, 1]
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
