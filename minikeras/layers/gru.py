@@ -109,7 +109,7 @@ class GRU(RNNBase):
         z, r, hh = (xp.empty((T, N, u), dtype=xw.dtype) for _ in range(3))
         h = xp.empty((T + 1, N, u), dtype=xw.dtype)             # h[0] = h_0, h[t] = h_t
         h[0] = states0[0]
-        # index t holds step t + 1 of the equations: h[t] and c[t] are the states it reads
+        # index t holds step t + 1 of the equations: h[t] is the state it reads
         for t in range(T):
             m[t] = gate_products(h[t], h_mask, U)                       # h_{t-1} U
             if self.use_bias:
@@ -126,8 +126,8 @@ class GRU(RNNBase):
         """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
         and the weight gradients.
 
-        Backward, from t = T down to 1 (dh_next: what step t+1 sends back; g_t: dL/dh_t from
-        the layer's outputs):
+        Backward, from t = T down to 1 (dh_next: what step t+1 sends back, at t = T what
+        reaches the final state h_T; g_t: dL/dh_t from the output sequence, else 0):
 
             dh   = g_t + dh_next
             dz   = dh * (h_{t-1} - hh_t)

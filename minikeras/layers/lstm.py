@@ -139,8 +139,8 @@ class LSTM(RNNBase):
         and the weight gradients.
 
         Backward through time, from t = T down to 1 (dh_next, dc_next: what step t+1 sends
-        back; at t = T they are the gradients of the returned final states, or zero; g_t is
-        dL/dh_t from the layer's outputs):
+        back; at t = T, what reaches the final states: return_state's gradients, plus the
+        output's when the output is h_T; g_t is dL/dh_t from the output sequence, else 0):
 
             dh   = g_t + dh_next
             do   = dh * phi(c_t)

@@ -84,7 +84,7 @@ class SimpleRNN(RNNBase):
         z = xp.empty_like(xw)                        # z[t] = z_t
         h = xp.empty((T + 1, N, self.units), dtype=xw.dtype)   # h[0] = h_0, h[t] = h_t
         h[0] = states0[0]
-        # index t holds step t + 1 of the equations: h[t] and c[t] are the states it reads
+        # index t holds step t + 1 of the equations: h[t] is the state it reads
         for t in range(T):
             xp.add(xw[t], gate_products(h[t], h_mask, U), out=z[t])   # z_t
             self.activation.forward(z[t], out=h[t + 1])               # h_t = f(z_t)
@@ -94,10 +94,11 @@ class SimpleRNN(RNNBase):
         """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
         and the weight gradients.
 
-        g_t = dL/dh_t arriving from the layer's outputs (the output sequence, or only the
-        last step). Going from t = T down to 1, the gradient also flows in from step t+1:
+        g_t = dL/dh_t arriving from the output sequence (zero when only h_T is returned).
+        Going from t = T down to 1, the gradient also flows in from step t+1:
 
-            dh      = g_t + dh_next         (dh_next at t = T: dL/dh_T from return_state, or 0)
+            dh      = g_t + dh_next         (at t = T, dh_next is what reaches the final state
+                                             h_T: the output h_T's gradient, return_state's)
             dz_t    = f'(z_t) * dh          (for tanh: (1 - h_t^2) * dh)
             dh_next = dz_t U^T              (what step t-1 receives; at t = 1 it is dL/dh_0)
 
