@@ -127,3 +127,14 @@ def test_errors():
     layer = layers.Bidirectional(layers.LSTM(2))
     with pytest.raises(ValueError, match="even number"):
         layer(np.ones((1, 3, 2)), initial_state=[np.zeros((1, 2))] * 3)
+
+
+def test_initial_weights_argument_forward_then_backward():
+    source = layers.Bidirectional(layers.SimpleRNN(2))
+    source.build_for((None, 3, 4))
+    weights = [w + 1 for w in source.get_weights()]
+    layer = layers.Bidirectional(layers.SimpleRNN(2), weights=weights)
+    layer.build_for((None, 3, 4))
+    for got, want in zip(layer.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(layer.backward_layer.get_weights()[0], weights[3])
