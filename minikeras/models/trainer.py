@@ -1,8 +1,9 @@
 """fit / evaluate / predict and the *_on_batch calls: batching, validation, progress.
 
-Data arrive as NumPy arrays (or lists/dicts of them for several inputs/outputs). Floats are
-cast to floatx on the host (Keras casts float64 to float32), batches are cut in order (or in
-a fresh permutation per epoch with ``shuffle=True``) and moved to the device one at a time.
+Data arrive as NumPy arrays (or lists/dicts of them for several inputs/outputs) and are
+checked and cast to floatx by ``data_adapter.py`` before anything moves; batches are cut in
+order (or in a fresh permutation per epoch with ``shuffle=True``) and moved to the device one
+at a time.
 """
 
 from __future__ import annotations
@@ -18,12 +19,6 @@ from minikeras.callbacks import Callback, CallbackList, History, ProgbarLogger
 from minikeras.models.data_adapter import DataMixin
 from minikeras.utils import validation
 from minikeras.utils.progbar import Progbar
-
-
-def _host_or_device(a: Any) -> Any:
-    """NumPy data stays NumPy (moved batch by batch later); a CuPy array passed in by the
-    user stays on the device (``np.asarray`` would refuse it: no implicit device->host copy)."""
-    return a if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
 
 
 class _LazyLogs(Mapping):
