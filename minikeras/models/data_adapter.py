@@ -69,7 +69,7 @@ class DataMixin:
 
     @staticmethod
     def _cast_x(a: Any, arg: str = "x", where: str = "fit()") -> np.ndarray:
-        from minikeras.models import graph
+        from minikeras import graph
 
         if graph.is_symbolic(a):
             raise TypeError(

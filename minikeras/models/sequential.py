@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from minikeras import graph
 from minikeras.layers.core import InputLayer
 from minikeras.layers.layer import Layer
-from minikeras.models import graph
 from minikeras.models.model import Model
 
 
@@ -160,6 +160,9 @@ class Sequential(Model):
 
     def _output_logits(self) -> list[Any]:
         return [self._layers[-1].output_logits()]
+
+    def _output_activations(self) -> list[str | None]:
+        return [self._layers[-1].output_activation()]
 
     def get_config(self) -> dict[str, Any]:
         from minikeras.layers import serialize_layer
