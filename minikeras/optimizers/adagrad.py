@@ -1,0 +1,42 @@
+"""Adagrad: each entry's step shrinks with the sum of its squared gradients so far."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minikeras import backend
+from minikeras.optimizers.optimizer import Optimizer
+from minikeras.variable import Variable
+
+
+class Adagrad(Optimizer):
+    """With g the gradient, ε = epsilon (Keras 3's form)::
+
+        accumulator = accumulator + g²          (starts at initial_accumulator_value)
+        w = w - lr * g / √(accumulator + ε)
+
+    Slots (Keras 3's list): ``self._accumulators[i]``.
+    """
+
+    def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, **kwargs: Any) -> None:
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+
+    def build(self, variables: list[Variable]) -> list[Variable]:
+        new = super().build(variables)   # the weights seen for the first time
+        self._accumulators = self.add_optimizer_variables(
+            new, "accumulator", initial_value=self.initial_accumulator_value)
+        return new
+
+    def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
+        xp = backend.xp
+        lr = variable.dtype.type(learning_rate)
+        accumulator = self._accumulators[self._get_variable_index(variable)]
+        accumulator += gradient * gradient
+        variable.value -= lr * gradient / xp.sqrt(accumulator + self.epsilon)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(),
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}

@@ -1,0 +1,51 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minikeras.optimizers.optimizer import Optimizer
+from minikeras.variable import Variable
+
+
+class SGD(Optimizer):
+    """Gradient descent. With g the gradient, lr the learning rate, μ the momentum::
+
+        momentum == 0:   w = w - lr * g
+        otherwise:       m = μ * m - lr * g
+                         w = w + m                   (nesterov=False)
+                         w = w + μ * m - lr * g      (nesterov=True, with the updated m)
+
+    Slots: ``self.momentums[i]`` is m of weight i (only when momentum > 0), as in Keras 3.
+    """
+
+    def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        if not isinstance(momentum, float) or not 0 <= momentum <= 1:
+            raise ValueError(f"`momentum` must be a float between [0, 1]; received "
+                             f"{momentum!r}" + (" (an int: write 0.0)" if momentum == 0 else ""))
+        self.momentum, self.nesterov = momentum, nesterov
+
+    def build(self, variables: list[Variable]) -> list[Variable]:
+        new = super().build(variables)   # the weights seen for the first time
+        self.momentums: list[Any] = []
+        if self.momentum != 0:
+            self.momentums = self.add_optimizer_variables(new, "momentum")
+        return new
+
+    def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
+        lr = variable.dtype.type(learning_rate)
+        if self.momentum == 0:
+            variable.value -= gradient * lr
+            return
+        mu = variable.dtype.type(self.momentum)
+        m = self.momentums[self._get_variable_index(variable)]
+        m[...] = m * mu - gradient * lr
+        if self.nesterov:
+            variable.value += m * mu - gradient * lr
+        else:
+            variable.value += m
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
