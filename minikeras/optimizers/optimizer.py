@@ -75,6 +75,18 @@ def check_learning_rate(owner: str, learning_rate: Any) -> None:
                       "to NaN.", UserWarning, stacklevel=4)
 
 
+def _check_gradients(owner: str, grads: list[Any], variables: list[Variable]) -> None:
+    """One gradient per weight, of its shape: checked before any weight or state changes."""
+    if len(grads) != len(variables):
+        raise ValueError(f"{owner}.apply: {len(grads)} gradients for {len(variables)} "
+                         "variables; expected one gradient per variable.")
+    for g, var in zip(grads, variables, strict=True):
+        if tuple(getattr(g, "shape", ())) != tuple(var.value.shape):
+            raise ValueError(f"{owner}.apply: the gradient of '{var.name}' has shape "
+                             f"{tuple(getattr(g, 'shape', ()))}; expected the variable's shape "
+                             f"{tuple(var.value.shape)}.")
+
+
 class Optimizer:
     """Base of all optimizers: learning rate, iteration counter, clipping, weight decay and
     the per-weight state (slots).
@@ -223,6 +235,7 @@ class Optimizer:
     def apply(self, grads: list[Any], trainable_variables: list[Variable]) -> None:
         """One step: clip the gradients, decay the weights, ``update_step`` each weight,
         then count the step."""
+        _check_gradients(type(self).__name__, grads, trainable_variables)
         self.build(trainable_variables)   # slots for weights seen the first time
         grads = [g.astype(v.value.dtype, copy=False)
                  for g, v in zip(grads, trainable_variables, strict=True)]

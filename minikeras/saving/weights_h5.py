@@ -146,7 +146,7 @@ def plan_optimizer(model: Any, h5: Any, source: str, build: bool) -> Any:
         return None
     group = h5["optimizer/vars"]
     stored = len([k for k in group.keys() if k.isdigit()])
-    if stored <= 2:
+    if stored < 2:   # plain SGD saves only iterations and learning rate: restored too
         return None
     tracked = optimizer._tracked or (model.trainable_weights if build else [])
     expected = (2 + sum(len(g) for g in optimizer._slot_groups()) * len(tracked)
