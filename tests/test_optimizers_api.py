@@ -227,3 +227,16 @@ def test_classic_optimizers_script_runs_through_as_keras(tmp_path) -> None:
     assert rows["adadelta"][1] > 0.6 and rows["nadam"][1] > 0.6, rows
     assert "Keras 1/2's default 1.0 is used" in proc.stderr    # one warning line each
     assert "Best optimizer:" in proc.stdout
+
+
+@pytest.mark.parametrize("kwargs,needle", [({"clipnorm": -1.0}, "clips nothing"),
+                                           ({"clipvalue": 0.0}, "clips nothing"),
+                                           ({"weight_decay": -0.1}, "grow")])
+def test_likely_mistakes_accepted_with_a_warning(kwargs: dict, needle: str) -> None:
+    """Keras accepts these silently (and clips nothing for a non-positive clip value)."""
+    with pytest.warns(UserWarning, match=needle):
+        opt = optimizers.SGD(learning_rate=1.0, **kwargs)
+    var = Variable(np.ones(2, F), "w")
+    opt.apply([np.array([3.0, -4.0], F)], [var])
+    decay = 1 + 0.1 * ("weight_decay" in kwargs)
+    np.testing.assert_allclose(var.value, [decay - 3.0, decay + 4.0], rtol=1e-6)

@@ -75,6 +75,30 @@ def check_learning_rate(owner: str, learning_rate: Any) -> None:
                       "to NaN.", UserWarning, stacklevel=4)
 
 
+def check_clipping_and_decay(owner: str, weight_decay: Any, clipnorm: Any, clipvalue: Any,
+                             global_clipnorm: Any) -> None:
+    """Numbers or None; one clipping at most (Keras' refusal); a warning for the values Keras
+    accepts silently but that do nothing useful (a clip value <= 0, a negative decay)."""
+    if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+        raise ValueError(
+            "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+            f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
+    for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
+                       ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, int | float | np.integer | np.floating)):
+            raise TypeError(f"{owner}: argument `{arg}` should be a number or None; "
+                            f"received {value!r} of type {type(value).__name__}.")
+        if value is not None and arg == "weight_decay" and not value >= 0:
+            warnings.warn(f"{owner}: weight_decay={value!r} is accepted, as Keras does, but "
+                          "it makes the weights grow instead of decay.", UserWarning,
+                          stacklevel=4)
+        elif value is not None and arg != "weight_decay" and not value > 0:
+            warnings.warn(f"{owner}: {arg}={value!r} is accepted, as Keras does, but "
+                          "clips nothing (only a positive value clips).", UserWarning,
+                          stacklevel=4)
+
+
 def _check_gradients(owner: str, grads: list[Any], variables: list[Variable]) -> None:
     """One gradient per weight, of its shape: checked before any weight or state changes."""
     if len(grads) != len(variables):
@@ -119,16 +143,7 @@ class Optimizer:
                                           f"leave it at its default ({default!r}).")
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
-        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError(
-                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
-                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
-        for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
-                           ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, int | float | np.integer | np.floating)):
-                raise TypeError(f"{owner}: argument `{arg}` should be a number or None; "
-                                f"received {value!r} of type {type(value).__name__}.")
+        check_clipping_and_decay(owner, weight_decay, clipnorm, clipvalue, global_clipnorm)
         check_learning_rate(owner, learning_rate)
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -259,14 +274,14 @@ class Optimizer:
         ``clipnorm``; all gradients' joint norm at most ``global_clipnorm``; each entry in
         [-clipvalue, clipvalue]."""
         xp = backend.xp
-        if self.clipnorm:
+        if self.clipnorm and self.clipnorm > 0:
             c = self.clipnorm
             return [g * c / xp.maximum(xp.sqrt((g * g).sum()), c) for g in grads]
-        if self.global_clipnorm:
+        if self.global_clipnorm and self.global_clipnorm > 0:
             c = self.global_clipnorm
             norm = xp.sqrt(sum((g * g).sum() for g in grads))
             return [g * (c / xp.maximum(norm, c)) for g in grads]
-        if self.clipvalue:
+        if self.clipvalue and self.clipvalue > 0:
             return [xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
