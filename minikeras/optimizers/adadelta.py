@@ -35,17 +35,17 @@ class Adadelta(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp = backend.xp
-        lr = variable.dtype.type(learning_rate)
+        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
+        lr, rho, epsilon = f(learning_rate), f(self.rho), f(self.epsilon)
+        one_minus_rho = f(1 - self.rho)            # rounded once, as Keras does
         i = self._get_variable_index(variable)
-        rho, epsilon = self.rho, self.epsilon
         accumulated_grad = self._accumulated_grads[i]
         accumulated_delta_var = self._accumulated_delta_vars[i]
-        accumulated_grad[...] = rho * accumulated_grad + (1 - rho) * (gradient * gradient)
+        accumulated_grad[...] = rho * accumulated_grad + one_minus_rho * (gradient * gradient)
         delta_var = -(xp.sqrt(accumulated_delta_var + epsilon) * gradient
                       / xp.sqrt(accumulated_grad + epsilon))
         accumulated_delta_var[...] = (rho * accumulated_delta_var
-                                      + (1 - rho) * (delta_var * delta_var))
+                                      + one_minus_rho * (delta_var * delta_var))
         variable.value += lr * delta_var
 
     def get_config(self) -> dict[str, Any]:

@@ -30,11 +30,11 @@ class Adagrad(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp = backend.xp
-        lr = variable.dtype.type(learning_rate)
+        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
+        lr, epsilon = f(learning_rate), f(self.epsilon)
         accumulator = self._accumulators[self._get_variable_index(variable)]
         accumulator += gradient * gradient
-        variable.value -= lr * gradient / xp.sqrt(accumulator + self.epsilon)
+        variable.value -= lr * gradient / xp.sqrt(accumulator + epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(),

@@ -39,21 +39,20 @@ class Adam(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f: a scalar in the weight's dtype
-        lr = f(learning_rate)
+        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
+        lr, beta_1, beta_2, epsilon = (f(learning_rate), f(self.beta_1), f(self.beta_2),
+                                       f(self.epsilon))
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
         t = f(self.iterations + 1)
-        beta_1_power = f(self.beta_1) ** t
-        beta_2_power = f(self.beta_2) ** t
-        alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        m += (gradient - m) * (1 - self.beta_1)
-        v += (gradient * gradient - v) * (1 - self.beta_2)
+        alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        m += (gradient - m) * f(1 - self.beta_1)   # 1 - β₁ rounded once, as Keras does
+        v += (gradient * gradient - v) * f(1 - self.beta_2)
         if self.amsgrad:
             v_hat = self._velocity_hats[i]
             v_hat[...] = xp.maximum(v_hat, v)
             v = v_hat
-        variable.value -= m * alpha / (xp.sqrt(v) + self.epsilon)
+        variable.value -= m * alpha / (xp.sqrt(v) + epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

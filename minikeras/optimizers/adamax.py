@@ -31,15 +31,15 @@ class Adamax(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f: a scalar in the weight's dtype
-        lr = f(learning_rate)
+        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
+        lr, beta_1, beta_2, epsilon = (f(learning_rate), f(self.beta_1), f(self.beta_2),
+                                       f(self.epsilon))
         i = self._get_variable_index(variable)
         m, u = self._m[i], self._u[i]
         t = f(self.iterations + 1)
-        beta_1_power = f(self.beta_1) ** t
-        m += (gradient - m) * (1 - self.beta_1)
-        u[...] = xp.maximum(self.beta_2 * u, xp.abs(gradient))
-        variable.value -= lr * m / ((1 - beta_1_power) * (u + self.epsilon))
+        m += (gradient - m) * f(1 - self.beta_1)   # 1 - β₁ rounded once, as Keras does
+        u[...] = xp.maximum(beta_2 * u, xp.abs(gradient))
+        variable.value -= lr * m / ((1 - beta_1**t) * (u + epsilon))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -59,22 +59,21 @@ class Nadam(Optimizer):
         super()._backend_update_step(grads, trainable_variables, learning_rate)
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f: a scalar in the weight's dtype
-        lr = f(learning_rate)
+        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
+        lr, beta_1, beta_2, epsilon = (f(learning_rate), f(self.beta_1), f(self.beta_2),
+                                       f(self.epsilon))
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
         t, decay = f(self.iterations + 1), f(0.96)
-        beta_1, beta_2 = f(self.beta_1), f(self.beta_2)
-        u_t = beta_1 * (1 - 0.5 * decay ** t)
-        u_t_1 = beta_1 * (1 - 0.5 * decay ** f(self.iterations + 2))
+        u_t = beta_1 * (1 - f(0.5) * decay**t)
+        u_t_1 = beta_1 * (1 - f(0.5) * decay**(t + 1))
         u_product_t = f(self._u_product)
         u_product_t_1 = u_product_t * u_t_1
-        beta_2_power = beta_2 ** t
         m += (gradient - m) * (1 - beta_1)
         v += (gradient * gradient - v) * (1 - beta_2)
         m_hat = u_t_1 * m / (1 - u_product_t_1) + (1 - u_t) * gradient / (1 - u_product_t)
-        v_hat = v / (1 - beta_2_power)
-        variable.value -= m_hat * lr / (xp.sqrt(v_hat) + self.epsilon)
+        v_hat = v / (1 - beta_2**t)
+        variable.value -= m_hat * lr / (xp.sqrt(v_hat) + epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

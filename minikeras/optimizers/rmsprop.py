@@ -41,22 +41,21 @@ class RMSprop(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp = backend.xp
-        lr = variable.dtype.type(learning_rate)
+        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
+        lr, rho, epsilon = f(learning_rate), f(self.rho), f(self.epsilon)
         i = self._get_variable_index(variable)
-        rho = self.rho
         v = self._velocities[i]
-        v[...] = rho * v + (1 - rho) * (gradient * gradient)
+        v[...] = rho * v + f(1 - self.rho) * (gradient * gradient)
         if self.centered:
             a = self._average_gradients[i]
-            a[...] = rho * a + (1 - rho) * gradient
-            denominator = v - a * a + self.epsilon
+            a[...] = rho * a + f(1 - self.rho) * gradient
+            denominator = v - a * a + epsilon
         else:
-            denominator = v + self.epsilon
+            denominator = v + epsilon
         increment = lr * gradient / xp.sqrt(denominator)
         if self.momentum > 0:
             big_m = self._momentums[i]
-            big_m[...] = self.momentum * big_m + increment
+            big_m[...] = f(self.momentum) * big_m + increment
             variable.value -= big_m
         else:
             variable.value -= increment

@@ -35,11 +35,12 @@ class SGD(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        lr = variable.dtype.type(learning_rate)
+        f = variable.dtype.type   # f(x): x in the weight's dtype (float32)
+        lr = f(learning_rate)
         if self.momentum == 0:
             variable.value -= gradient * lr
             return
-        mu = variable.dtype.type(self.momentum)
+        mu = f(self.momentum)
         m = self.momentums[self._get_variable_index(variable)]
         m[...] = m * mu - gradient * lr
         if self.nesterov:
