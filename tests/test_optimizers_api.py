@@ -240,3 +240,16 @@ def test_likely_mistakes_accepted_with_a_warning(kwargs: dict, needle: str) -> N
     opt.apply([np.array([3.0, -4.0], F)], [var])
     decay = 1 + 0.1 * ("weight_decay" in kwargs)
     np.testing.assert_allclose(var.value, [decay - 3.0, decay + 4.0], rtol=1e-6)
+
+
+def test_nadam_state_survives_a_legacy_h5_file(tmp_path) -> None:
+    x, y = _data(2)
+    model = _mlp(optimizers.Nadam(learning_rate=0.05))
+    for _ in range(3):
+        model.train_on_batch(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the legacy format warns that it is legacy
+        model.save(tmp_path / "m.h5")
+        loaded = mk.models.load_model(tmp_path / "m.h5")
+    assert loaded.optimizer.iterations == 3
+    assert float(loaded.optimizer._u_product) == float(model.optimizer._u_product) != 1.0
