@@ -6,6 +6,7 @@ from typing import Any
 
 from minikeras import backend
 from minikeras.optimizers.optimizer import Optimizer
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 
@@ -25,6 +26,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
                  **kwargs: Any) -> None:
+        validation.check_hyperparameters(type(self).__name__, rho=rho, epsilon=epsilon)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho, self.epsilon = rho, epsilon
 

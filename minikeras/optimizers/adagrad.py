@@ -6,6 +6,7 @@ from typing import Any
 
 from minikeras import backend
 from minikeras.optimizers.optimizer import Optimizer
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 
@@ -20,6 +21,9 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, **kwargs: Any) -> None:
+        validation.check_hyperparameters(type(self).__name__, epsilon=epsilon)
+        validation.check_float_in(initial_accumulator_value, "initial_accumulator_value",
+                                  type(self).__name__, 0.0, float("inf"))
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 

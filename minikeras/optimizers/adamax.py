@@ -6,6 +6,7 @@ from typing import Any
 
 from minikeras import backend
 from minikeras.optimizers.optimizer import Optimizer
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 
@@ -22,6 +23,8 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs: Any) -> None:
+        validation.check_hyperparameters(type(self).__name__,
+                                         beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 

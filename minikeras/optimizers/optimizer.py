@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from minikeras import backend
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 Schedule = Callable[[int], float]
@@ -56,7 +57,7 @@ class LearningRateTypeError(TypeError, ValueError):
 def check_learning_rate(owner: str, learning_rate: Any) -> None:
     """Keras' rule for ``learning_rate`` (a Python float, a schedule or a callable), with a
     clear message, and a warning for the values Keras accepts silently but that cannot train
-    (negative, NaN, infinite)."""
+    (negative, NaN, infinite: ``utils.validation.check_learning_rate``)."""
     if callable(learning_rate):
         return
     if isinstance(learning_rate, bool) or not isinstance(
@@ -69,16 +70,15 @@ def check_learning_rate(owner: str, learning_rate: Any) -> None:
         raise ValueError(  # Keras 3 refuses integers: Adam(learning_rate=1) is an error there
             f"{owner}: argument `learning_rate` should be a float (Keras 3 refuses integers); "
             f"received {learning_rate!r}. Write {float(learning_rate)!r}.")
-    if math.isnan(learning_rate) or math.isinf(learning_rate) or learning_rate < 0:
-        warnings.warn(f"{owner}: learning_rate={float(learning_rate)!r} is accepted, as Keras "
-                      "does, but training with it moves the weights away from the minimum or "
-                      "to NaN.", UserWarning, stacklevel=4)
+    validation.check_learning_rate(learning_rate, owner)
 
 
 def check_clipping_and_decay(owner: str, weight_decay: Any, clipnorm: Any, clipvalue: Any,
                              global_clipnorm: Any) -> None:
-    """Numbers or None; one clipping at most (Keras' refusal); a warning for the values Keras
-    accepts silently but that do nothing useful (a clip value <= 0, a negative decay)."""
+    """Numbers or None; one clipping at most (Keras' refusal); a clip value >= 0 (Keras accepts
+    a negative one, which clips nothing; minikeras refuses it, as ``utils.validation`` does for
+    every hyperparameter out of range); a warning for the values that do nothing useful (a
+    clip value of 0, a negative decay)."""
     if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
         raise ValueError(
             "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
@@ -89,6 +89,8 @@ def check_clipping_and_decay(owner: str, weight_decay: Any, clipnorm: Any, clipv
                 value, int | float | np.integer | np.floating)):
             raise TypeError(f"{owner}: argument `{arg}` should be a number or None; "
                             f"received {value!r} of type {type(value).__name__}.")
+        if value is not None and arg != "weight_decay":
+            validation.check_float_in(value, arg, owner, 0.0, math.inf, allow_none=True)
         if value is not None and arg == "weight_decay" and not value >= 0:
             warnings.warn(f"{owner}: weight_decay={value!r} is accepted, as Keras does, but "
                           "it makes the weights grow instead of decay.", UserWarning,

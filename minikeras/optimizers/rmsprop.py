@@ -6,6 +6,7 @@ from typing import Any
 
 from minikeras import backend
 from minikeras.optimizers.optimizer import Optimizer
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 
@@ -26,6 +27,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, **kwargs: Any) -> None:
+        validation.check_hyperparameters(type(self).__name__,
+                                         rho=rho, momentum=momentum, epsilon=epsilon)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikeras.optimizers.optimizer import Optimizer
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 
@@ -22,9 +23,8 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
-        if not isinstance(momentum, float) or not 0 <= momentum <= 1:
-            raise ValueError(f"`momentum` must be a float between [0, 1]; received "
-                             f"{momentum!r}" + (" (an int: write 0.0)" if momentum == 0 else ""))
+        validation.check_float_in(momentum, "momentum", type(self).__name__, 0.0, 1.0,
+                                  float_only=True)
         self.momentum, self.nesterov = momentum, nesterov
 
     def build(self, variables: list[Variable]) -> list[Variable]:
