@@ -74,7 +74,8 @@ def optimizer_state(optimizer: Any) -> list[tuple[Any, str | None]]:
     for group in optimizer._slot_groups():
         for var in optimizer._tracked:
             pairs += [(var, s) for s in group]
-    return pairs
+    # scalar state saved after the slots (Nadam's u_product), as Keras orders it
+    return pairs + [(None, name) for name in optimizer._extra_variables()]
 
 
 def _optimizer_name(optimizer: Any) -> str:
@@ -151,10 +152,11 @@ def plan_optimizer(model: Any, h5: Any, source: str, build: bool) -> Any:
         return None
     group = h5["optimizer/vars"]
     stored = len([k for k in group.keys() if k.isdigit()])
-    if stored <= 2:
+    if stored < 2:   # plain SGD saves only iterations and learning rate: restored too
         return None
     tracked = optimizer._tracked or (model.trainable_weights if build else [])
-    expected = 2 + sum(len(g) for g in optimizer._slot_groups()) * len(tracked)
+    expected = (2 + sum(len(g) for g in optimizer._slot_groups()) * len(tracked)
+                + len(optimizer._extra_variables()))
     if expected != stored:
         if not build and not optimizer._tracked:
             warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because "
@@ -180,6 +182,8 @@ def apply_optimizer(model: Any, plan: Any) -> None:
         elif slot == "learning_rate":
             if not callable(optimizer._learning_rate):
                 optimizer.learning_rate = float(value)
+        elif var is None:   # scalar state such as Nadam's u_product
+            getattr(optimizer, slot)[...] = value
         else:
             target = optimizer._slots[id(var)][slot]
             if tuple(target.shape) != tuple(value.shape):
