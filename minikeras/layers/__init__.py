@@ -41,3 +41,24 @@ __all__ += ["AveragePooling2D", "AvgPool2D", "Conv2D", "Convolution2D", "GlobalA
             "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]
 __all__ += ["Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
             "add", "concatenate"]
+from minikeras.layers.batch_normalization import BatchNormalization  # noqa: E402
+from minikeras.layers.conv1d import Conv1D  # noqa: E402
+from minikeras.layers.conv_transpose import Conv2DTranspose  # noqa: E402
+from minikeras.layers.cropping import Cropping2D  # noqa: E402
+from minikeras.layers.embedding import Embedding  # noqa: E402
+from minikeras.layers.layer_normalization import LayerNormalization  # noqa: E402
+from minikeras.layers.pooling1d import (  # noqa: E402
+    AveragePooling1D,
+    AvgPool1D,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    MaxPool1D,
+    MaxPooling1D,
+)
+
+__all__ += ["AveragePooling1D", "AvgPool1D", "BatchNormalization", "Conv1D", "Conv2DTranspose",
+            "Cropping2D", "Embedding", "GlobalAveragePooling1D", "GlobalAvgPool1D",
+            "GlobalMaxPool1D", "GlobalMaxPooling1D", "LayerNormalization", "MaxPool1D",
+            "MaxPooling1D"]
