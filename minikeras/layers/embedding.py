@@ -81,13 +81,12 @@ class Embedding(Layer):
         """The input as integer indices (floats truncate, as Keras' cast), range-checked."""
         xp = backend.xp
         indices = inputs if inputs.dtype.kind in "iu" else inputs.astype(xp.int64)
-        if indices.size:
-            low, high = int(indices.min()), int(indices.max())
-            if low < 0 or high >= self.input_dim:
-                bad = low if low < 0 else high
-                raise ValueError(f"Embedding layer '{self.name}': input index {bad} is out of "
-                                 f"range: indices must be in [0, {self.input_dim}) (input_dim="
-                                 f"{self.input_dim}).")
+        outside = (indices < 0) | (indices >= self.input_dim)
+        if bool(outside.any()):   # one device->host read per call
+            bad = int(indices[outside].reshape(-1)[0])
+            raise ValueError(f"Embedding layer '{self.name}': input index {bad} is out of "
+                             f"range: indices must be in [0, {self.input_dim}) (input_dim="
+                             f"{self.input_dim}).")
         return indices
 
     def forward(self, inputs: Any, training: bool = False) -> Any:
