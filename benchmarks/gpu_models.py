@@ -132,7 +132,8 @@ NOT_LAYERS = frozenset({
     "Input", "InputLayer", "InputSpec", "Layer", "deserialize_layer", "serialize_layer",
     "Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
 })
-NOT_LAYERS |= {"MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D"}
+NOT_LAYERS |= {"MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
+               "Convolution2DTranspose"}
 
 
 def case_inputs(case: LayerCase, seed: int = 0) -> list[np.ndarray]:

@@ -260,3 +260,28 @@ def test_pooling1d_errors_and_configs():
             warnings.simplefilter("error")
             again = type(layer).from_config(layer.get_config())
         assert again.get_config() == layer.get_config()
+
+
+# --------------------------------------------------------------------------- Keras 1/2 names
+def test_keras1_argument_names_of_the_sequence_layers():
+    with pytest.warns(DeprecationWarning) as record:
+        emb = Embedding(20, 4, init="uniform", input_length=6)
+        conv = minikeras.layers.Convolution1D(nb_filter=5, filter_length=3,
+                                              border_mode="same", subsample_length=2)
+        pool = MaxPooling1D(pool_length=3, stride=1, border_mode="valid")
+        norm = minikeras.layers.BatchNormalization(beta_init="zero", gamma_init="one")
+        deconv = minikeras.layers.Conv2DTranspose(nb_filter=2, kernel_size=3, subsample=(2, 2),
+                                                  border_mode="same", dim_ordering="th")
+    messages = " ".join(str(w.message) for w in record)
+    for needle in ("use `embeddings_initializer='random_uniform'`", "use `filters=5`",
+                   "use `kernel_size=3`", "use `strides=2`", "use `pool_size=3`",
+                   "use `beta_initializer='zeros'`", "use `data_format='channels_first'`"):
+        assert needle in messages, (needle, messages)
+    assert type(conv) is Conv1D and conv.get_config()["strides"] == (2,)
+    assert (conv.filters, conv.kernel_size, conv.padding) == (5, (3,), "same")
+    assert (pool.pool_size, pool.strides) == ((3,), (1,))
+    assert emb.embeddings_initializer.get_config()["minval"] == -0.05
+    assert type(norm.beta_initializer).__name__ == "Zeros"
+    assert deconv.data_format == "channels_first" and deconv.strides == (2, 2)
+    with pytest.raises(NotImplementedError, match="Embedding: `dropout=0.2`.*Dropout layer"):
+        Embedding(20, 4, dropout=0.2)

@@ -42,8 +42,11 @@ __all__ += ["AveragePooling2D", "AvgPool2D", "Conv2D", "Convolution2D", "GlobalA
 __all__ += ["Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
             "add", "concatenate"]
 from minikeras.layers.batch_normalization import BatchNormalization  # noqa: E402
-from minikeras.layers.conv1d import Conv1D  # noqa: E402
-from minikeras.layers.conv_transpose import Conv2DTranspose  # noqa: E402
+from minikeras.layers.conv1d import Conv1D, Convolution1D  # noqa: E402
+from minikeras.layers.conv_transpose import (  # noqa: E402
+    Conv2DTranspose,
+    Convolution2DTranspose,
+)
 from minikeras.layers.cropping import Cropping2D  # noqa: E402
 from minikeras.layers.embedding import Embedding  # noqa: E402
 from minikeras.layers.layer_normalization import LayerNormalization  # noqa: E402
@@ -59,6 +62,7 @@ from minikeras.layers.pooling1d import (  # noqa: E402
 )
 
 __all__ += ["AveragePooling1D", "AvgPool1D", "BatchNormalization", "Conv1D", "Conv2DTranspose",
+            "Convolution1D", "Convolution2DTranspose",
             "Cropping2D", "Embedding", "GlobalAveragePooling1D", "GlobalAvgPool1D",
             "GlobalMaxPool1D", "GlobalMaxPooling1D", "LayerNormalization", "MaxPool1D",
             "MaxPooling1D"]

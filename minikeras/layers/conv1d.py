@@ -206,3 +206,6 @@ class Conv1D(_ActivationMixin, Layer):
                 "kernel_regularizer": None, "bias_regularizer": None,
                 "activity_regularizer": None, "kernel_constraint": None,
                 "bias_constraint": None}
+
+
+Convolution1D = Conv1D   # Keras 3 keeps this alias too

@@ -243,3 +243,6 @@ class Conv2DTranspose(_ActivationMixin, Layer):
                 "kernel_regularizer": None, "bias_regularizer": None,
                 "activity_regularizer": None, "kernel_constraint": None,
                 "bias_constraint": None}
+
+
+Convolution2DTranspose = Conv2DTranspose   # Keras 3 keeps this alias too

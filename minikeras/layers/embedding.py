@@ -38,6 +38,11 @@ class Embedding(Layer):
                  lora_alpha: Any = None, activity_regularizer: Any = None,
                  input_length: int | None = None, **kwargs: Any) -> None:
         name = "Embedding"
+        if "dropout" in kwargs:   # Keras 1: drop whole rows (words) of the table in training
+            raise NotImplementedError(
+                f"{name}: `dropout={kwargs['dropout']!r}` (Keras 1: drop whole words) is not "
+                "supported by minikeras; Keras 2 and 3 dropped it too. Put a Dropout layer "
+                "after the Embedding instead.")
         input_dim = check.positive_int(name, "input_dim", input_dim)
         output_dim = check.positive_int(name, "output_dim", output_dim)
         if input_length is not None:

@@ -1,7 +1,8 @@
-"""Scripts in the style of the classic Keras examples (Keras 3 spelling), run unchanged through
-``minikeras.as_keras``: a text classifier (Embedding, Conv1D, GlobalMaxPooling1D,
-LayerNormalization), an MNIST convnet with BatchNormalization, and a convolutional
-autoencoder (Conv2DTranspose, Cropping2D)."""
+"""Scripts in the style of the classic Keras examples, run unchanged through
+``minikeras.as_keras``: in Keras 3 spelling (``keras3_scripts/``) a text classifier
+(Embedding, Conv1D, GlobalMaxPooling1D, LayerNormalization), an MNIST convnet with
+BatchNormalization and a convolutional autoencoder (Conv2DTranspose, Cropping2D); in Keras 1
+spelling (``legacy_scripts/``) the imdb_cnn example on synthetic sequences."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ import minikeras as mk
 from minikeras import as_keras
 
 SCRIPTS = Path(__file__).resolve().parent / "keras3_scripts"
+LEGACY_SCRIPTS = SCRIPTS.parent / "legacy_scripts"
 REPO = SCRIPTS.parents[1]
 
 
-def run(name: str, *argv: str) -> dict:
+def run(name: str, *argv: str, folder: Path = SCRIPTS) -> dict:
     mk.utils.set_random_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return as_keras.run_script(str(SCRIPTS / name), list(argv))
+        return as_keras.run_script(str(folder / name), list(argv))
 
 
 def test_text_classifier_finds_the_phrases():
@@ -58,3 +60,10 @@ def test_command_line_runs_the_text_classifier(tmp_path):
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     assert "Test accuracy:" in proc.stdout and "conv1d" in proc.stdout   # summary() printed
+
+
+def test_keras1_imdb_cnn_on_synthetic_sequences():
+    ns = run("text_cnn_keras1.py", "1000", folder=LEGACY_SCRIPTS)
+    assert ns["score"][1] > 0.9, ns["score"]
+    assert type(ns["model"].layers[2]).__name__ == "Conv1D"
+    assert ns["model"].layers[2].output_shape == (None, 18, 32)
