@@ -39,6 +39,12 @@ class BatchNormCache(NamedTuple):
     inv_std:          1 / sqrt(var + epsilon), shaped to broadcast against x (keepdims)
     batch_statistics: True when mean and var were the batch's own (training mode): they
                       depend on x, and the backward pass must go through them too
+
+    The rest of what a ``backward`` needs is stable too: ``self.reduction_axes(ndim)`` (the
+    axes that Σ and mean run over), ``self.per_feature(vector, ndim)`` (a (features,) vector
+    shaped to broadcast against x), the Variables ``self.gamma`` / ``self.beta`` (None when
+    ``scale`` / ``center`` is False; gradients go in with ``add_grad``), ``self.trainable``
+    and ``self.input_grad_needed`` (see ``Layer.backward``).
     """
 
     x_hat: Any
@@ -119,11 +125,11 @@ class BatchNormalization(Layer):
                          len(input_shape), input_shape)
         return tuple(input_shape)
 
-    def _reduction_axes(self, ndim: int) -> tuple[int, ...]:
+    def reduction_axes(self, ndim: int) -> tuple[int, ...]:
         """Every axis but the feature axis: the statistics are taken over these."""
         return tuple(a for a in range(ndim) if a != self.axis % ndim)
 
-    def _per_feature(self, values: Any, ndim: int) -> Any:
+    def per_feature(self, values: Any, ndim: int) -> Any:
         """A (features,) vector shaped to broadcast along the feature axis of x."""
         shape = [1] * ndim
         shape[self.axis % ndim] = values.shape[0]
@@ -135,21 +141,21 @@ class BatchNormalization(Layer):
         ``trainable`` (Keras 3: a frozen BatchNormalization runs in inference mode)."""
         x = inputs
         self.check_input_shape(tuple(x.shape))
-        axes = self._reduction_axes(x.ndim)
+        axes = self.reduction_axes(x.ndim)
         batch_statistics = bool(training) and self.trainable
         if batch_statistics:
             mean = x.mean(axis=axes, keepdims=True)
             var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
         else:
-            mean = self._per_feature(self.moving_mean.value, x.ndim)
-            var = self._per_feature(self.moving_variance.value, x.ndim)
+            mean = self.per_feature(self.moving_mean.value, x.ndim)
+            var = self.per_feature(self.moving_variance.value, x.ndim)
         inv_std = 1.0 / backend.xp.sqrt(var + self.epsilon)
         x_hat = (x - mean) * inv_std
         y = x_hat
         if self.scale:
-            y = y * self._per_feature(self.gamma.value, x.ndim)
+            y = y * self.per_feature(self.gamma.value, x.ndim)
         if self.center:
-            y = y + self._per_feature(self.beta.value, x.ndim)
+            y = y + self.per_feature(self.beta.value, x.ndim)
         if batch_statistics:   # everything above succeeded: now the state may change
             self._update_moving_statistics(mean.reshape(-1), var.reshape(-1))
         self.cache = BatchNormCache(x_hat, inv_std, batch_statistics)
@@ -191,14 +197,14 @@ class BatchNormalization(Layer):
         """
         x_hat, inv_std, batch_statistics = self.cache
         dy = grad_output
-        axes = self._reduction_axes(dy.ndim)
+        axes = self.reduction_axes(dy.ndim)
         if self.trainable and self.center:
             self.beta.add_grad(dy.sum(axis=axes))
         if self.trainable and self.scale:
             self.gamma.add_grad((dy * x_hat).sum(axis=axes))
         if not self.input_grad_needed:   # first layer of a model in training: x is data
             return None
-        dx_hat = dy * self._per_feature(self.gamma.value, dy.ndim) if self.scale else dy
+        dx_hat = dy * self.per_feature(self.gamma.value, dy.ndim) if self.scale else dy
         if not batch_statistics:
             return dx_hat * inv_std
         mean_dx_hat = dx_hat.mean(axis=axes, keepdims=True)
