@@ -223,6 +223,18 @@ def test_conv2d_transpose(keras, kernel, strides, dilation, padding, fmt):
     compare(keras.layers.Conv2DTranspose(4, **kwargs), m_layer, x)
 
 
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_dilated_kernels(keras, padding, fmt):
+    """Dilation with a kernel wider than 1 (the random draws above hold few)."""
+    kwargs = dict(kernel_size=3, dilation_rate=2, padding=padding, data_format=fmt,
+                  bias_initializer="random_normal")
+    x = _sequence(fmt, (2, 12, 3))
+    compare(keras.layers.Conv1D(4, **kwargs), mk.Conv1D(4, **kwargs), x)
+    compare(keras.layers.Conv2DTranspose(3, **kwargs), mk.Conv2DTranspose(3, **kwargs),
+            _image(fmt))
+
+
 @pytest.mark.parametrize("strides,output_padding,padding", [
     (2, 1, "valid"), (3, (2, 1), "valid"), (2, 1, "same"), (3, 1, "same")])
 def test_conv2d_transpose_output_padding(keras, strides, output_padding, padding):
