@@ -285,3 +285,7 @@ def test_keras1_argument_names_of_the_sequence_layers():
     assert deconv.data_format == "channels_first" and deconv.strides == (2, 2)
     with pytest.raises(NotImplementedError, match="Embedding: `dropout=0.2`.*Dropout layer"):
         Embedding(20, 4, dropout=0.2)
+    with pytest.warns(DeprecationWarning, match="`mode=0` is Keras 1 spelling"):
+        minikeras.layers.BatchNormalization(mode=0, axis=1)
+    with pytest.raises(NotImplementedError, match="`mode=2`.*only mode=0"):
+        minikeras.layers.BatchNormalization(mode=2)

@@ -68,8 +68,16 @@ class BatchNormalization(Layer):
                  gamma_constraint: Any = None, renorm: bool = False,
                  renorm_clipping: Any = None, renorm_momentum: float = 0.99,
                  synchronized: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         name = "BatchNormalization"
+        if "mode" in kwargs:   # Keras 1: 0 = feature-wise (what Keras 2 and 3 do), 1, 2 = other
+            mode = kwargs.pop("mode")
+            if mode != 0:
+                raise NotImplementedError(
+                    f"{name}: Keras 1's `mode={mode!r}` (1: sample-wise, 2: batch statistics "
+                    "at inference too) is not supported; only mode=0, what Keras 2 and 3 do.")
+            warnings.warn(f"{name}: `mode=0` is Keras 1 spelling; remove it (Keras 2 and 3 "
+                          "always normalize feature-wise).", DeprecationWarning, stacklevel=3)
+        super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise TypeError(f"{name}: `axis` must be an integer (the feature axis). "
                             f"Received: axis={axis!r} (of type {type(axis).__name__}).")
