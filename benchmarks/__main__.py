@@ -15,10 +15,10 @@ What runs
 Models (``--models``, default all): ``regression``, ``mlp``, ``cnn`` (channels_last),
 ``cnn_channels_first``, ``rnn``, ``lstm`` (stateful), ``autoencoder``, each exactly as in its
 tutorial (the definitions of ``parity_tests/models.py``: same layers, optimizer, loss,
-metrics, batch size), on real MNIST images from ``../shared/data/mnist`` where the model
-reads images. Frameworks (``--frameworks``): minikeras, Keras 3 on TensorFlow (CPU, default
-threads; starts from minikeras' initial weights) and PyTorch on CPU (an equivalent network,
-see ``benchmarks/suite/torch_models.py``).
+metrics, batch size), on real MNIST images (the test split shipped in
+``minikeras/datasets/data``) where the model reads images. Frameworks (``--frameworks``):
+minikeras, Keras 3 on TensorFlow (CPU, default threads; starts from minikeras' initial
+weights) and PyTorch on CPU (an equivalent network, see ``benchmarks/suite/torch_models.py``).
 
 Each (model, framework) pair gets its own worker process (``benchmarks/suite/worker.py``),
 so that no framework's imports, thread pools or memory touch another's figures. A worker

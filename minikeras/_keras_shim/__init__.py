@@ -11,7 +11,7 @@ aliased directly by ``minikeras.as_keras``.
 from minikeras import activations, backend, callbacks, initializers, losses, metrics
 from minikeras._keras_shim import datasets, layers, models, optimizers, utils
 from minikeras._keras_shim.models import Model, Sequential
-from minikeras.models.graph import Input
+from minikeras.graph import Input
 
 __version__ = "2.0.0-minikeras"  # old scripts print or compare it; minikeras speaks Keras 2
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks", "datasets",

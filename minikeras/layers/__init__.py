@@ -1,13 +1,14 @@
 """All layers, under their Keras names."""
 
+from minikeras.graph import Input
 from minikeras.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, Reshape
 from minikeras.layers.layer import InputSpec, Layer
 from minikeras.layers.serialization import deserialize_layer, serialize_layer
-from minikeras.models.graph import Input
 
 # layer modules (one concept per file) are added below
 # isort: split
 from minikeras.layers.convolutional import Conv2D, UpSampling2D, ZeroPadding2D
+from minikeras.layers.legacy_convolution import Convolution2D  # Keras 1/2's (filters, rows, cols)
 from minikeras.layers.merging import (
     Add,
     Average,
@@ -31,7 +32,6 @@ from minikeras.layers.pooling import (
 )
 from minikeras.layers.recurrent import GRU, LSTM, SimpleRNN
 from minikeras.layers.wrappers import TimeDistributed
-from minikeras.legacy import Convolution2D  # Keras 1/2 meaning of (filters, rows, cols)
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec",
            "Layer", "Reshape", "deserialize_layer", "serialize_layer"]
