@@ -70,8 +70,20 @@ class KerasTensor:
     def __rmatmul__(self, other: Any) -> KerasTensor:
         return _operation("Matmul", other, self)
 
+    def __pow__(self, other: Any) -> KerasTensor:
+        return _operation("Power", self, other)
+
+    def __rpow__(self, other: Any) -> KerasTensor:
+        return _operation("Power", other, self)
+
     def __neg__(self) -> KerasTensor:
         return _operation("Negative", self)
+
+    def __abs__(self) -> KerasTensor:
+        return _operation("Absolute", self)
+
+    def __getitem__(self, key: Any) -> KerasTensor:
+        return _operation("GetItem", self, key)
 
     #: ``np_array + tensor``: NumPy steps aside, so Python calls ``tensor.__radd__``
     __array_ufunc__ = None

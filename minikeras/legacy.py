@@ -33,6 +33,7 @@ _WEIGHTS = [("init", "kernel_initializer"), ("W_regularizer", "kernel_regularize
 _RENAMES: dict[str, list[tuple[str, str]]] = {
     "Dense": [("output_dim", "units"), *_WEIGHTS],
     "Dropout": [("p", "rate")],
+    "LeakyReLU": [("alpha", "negative_slope")],
     "Conv2D": [("nb_filter", "filters"), ("subsample", "strides"), ("border_mode", "padding"),
                ("dim_ordering", "data_format"), *_WEIGHTS],
     "_Pooling2D": [("border_mode", "padding"), ("dim_ordering", "data_format")],

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikeras import activations, backend
+from minikeras.no_autodiff import loss_function_error
 
 
 def _xp() -> Any:
@@ -248,6 +249,8 @@ _CLASSES = {c.__name__: c for c in _ALIASES.values()}
 def get(identifier: Any) -> Loss:
     """A name (``"mse"``, ``"categorical_crossentropy"``...), a class, or a Loss instance."""
     if isinstance(identifier, Loss):
+        if type(identifier).compute is Loss.compute:   # a Keras-style Loss with only `call`
+            raise loss_function_error(identifier)
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
@@ -261,6 +264,8 @@ def get(identifier: Any) -> Loss:
         return cls()
     if callable(identifier) and getattr(identifier, "__name__", None) in _ALIASES:
         return _ALIASES[identifier.__name__]()
+    if callable(identifier):
+        raise loss_function_error(identifier)
     raise ValueError(
         f"Could not interpret loss identifier: {identifier!r}. minikeras needs a named loss (or "
         "a Loss subclass with `compute`) because it must know the loss' derivative."

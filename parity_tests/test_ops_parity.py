@@ -1,5 +1,5 @@
-"""Symbolic tensor arithmetic (x + y, x * 2.0, 1.0 - x, x / 3, -x, x @ W) side by side with
-Keras 3: the same graph built in both, from Keras' weights.
+"""Symbolic tensor arithmetic (x + y, x * 2.0, 1.0 - x, x / 3, -x, x ** 1.5, abs(x), x @ W,
+x[:, 1:]) side by side with Keras 3: the same graph built in both, from Keras' weights.
 
 * forward outputs agree (5e-6, the hidden-activation tolerance of test_core_parity);
 * 10 SGD steps: every loss within 1e-6 relative and the weights within 2e-6 (the gradients
@@ -37,7 +37,9 @@ def _build(fw: Any) -> Any:
     x = 1.0 - x / 3
     x = -x + ROW                    # a (1, 4) constant row
     x = x @ W_CONST
+    x = abs(x) ** 1.5 + 0.5 ** x    # Absolute, Power both ways
     x = x * x
+    x = x[:, 1:] + x[..., :1]       # GetItem: slices and an ellipsis
     return fw.Model([a, b], fw.layers.Dense(2, name="out")(x))
 
 

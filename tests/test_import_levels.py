@@ -199,3 +199,16 @@ def test_an_unplaced_module_is_reported() -> None:
     problems = upward_imports({"minikeras.newthing": ("", False)})
     assert problems == ["minikeras.newthing has no level: add it (or its package) to LEVELS in "
                         "tests/test_import_levels.py"]
+
+
+def test_public_paths_survive_the_moves() -> None:
+    import minikeras
+    import minikeras.utils.gradient_check  # noqa: F401  (the module; the name stays the function)
+    from minikeras import graph, layers, legacy, utils
+    from minikeras.layers.legacy_convolution import Convolution2D
+    from minikeras.models.graph import Input as OldInput
+
+    assert minikeras.Input is layers.Input is OldInput is graph.Input
+    assert legacy.Convolution2D is Convolution2D is layers.Convolution2D
+    assert callable(utils.gradient_check) and not isinstance(utils.gradient_check, type(utils))
+    assert callable(utils.trace) and utils.Trace.__name__ == "Trace"

@@ -170,7 +170,9 @@ def test_install_serves_keras_and_uninstall_restores():
 
         assert keras.layers.Dense is layers.Dense and core.Dense is layers.Dense
         assert conv.Convolution2D is legacy.Convolution2D and keras.layers.Conv2D is conv.Conv2D
-        assert rec.LSTM is layers.LSTM and K is backend and shim_np_utils is np_utils
+        assert rec.LSTM is layers.LSTM and shim_np_utils is np_utils
+        # keras.backend: minikeras.backend's settings (its math functions are refused)
+        assert K.image_data_format is backend.image_data_format
         assert Sequential is mk.Sequential and Model is mk.Model
         assert type(RMSprop(0.01, 0.8, 1e-6)).__name__ == "RMSprop"
         # Keras 2 positional order (lr, rho, epsilon), where Keras 3 has momentum third

@@ -45,6 +45,8 @@ def _broadcasting_graph() -> tuple[mk.Model, list[np.ndarray]]:
     y = y * L.Reshape((1, 4))(L.Dense(4)(c))     # (N, 3, 4) * (N, 1, 4)
     y = y - np.arange(4, dtype="float32")        # a constant row
     y = 2.0 / (y * y + 1.0)                      # a constant numerator
+    y = y ** (0.5 + 0.25 * y)                    # tensor ** tensor (a positive base)
+    y = y**1.5 + 0.5**y - abs(y - 1.0)           # tensor ** number, number ** tensor, |.|
     y = -y @ W_CONST                             # (N, 3, 4) @ (4, 2)
     y = y @ d                                    # (N, 3, 2) @ (N, 2, 5)
     y = V_CONST @ y                              # 1-D on the left: (3,) @ (N, 3, 5) -> (N, 5)
@@ -69,6 +71,8 @@ def test_values_follow_numpy():
     y = y * (c @ kernel + bias)[:, None, :]
     y = y - np.arange(4, dtype="float32")
     y = 2.0 / (y * y + 1.0)
+    y = y ** (0.5 + 0.25 * y)
+    y = y**1.5 + 0.5**y - abs(y - 1.0)
     y = -y @ W_CONST
     y = y @ d
     y = V_CONST @ y
@@ -232,3 +236,55 @@ def test_loading_an_unknown_operation_is_a_clear_error():
     with pytest.raises(ValueError, match=r"Unknown operation 'Exp' \(keras.ops\)"):
         mk.models.model_from_json(json.dumps(config))
     assert (mk.Input((2,), dtype="int32") * 2.5).dtype == "float32"
+
+
+def _indexing_model() -> mk.Model:
+    inp = mk.Input((3, 4))
+    return mk.Model(inp, [inp[:, 0] * 2.0, inp[:, 1:3, ::2], inp[..., -1], inp[:, None, 0],
+                          inp[:, np.int64(2)]])
+
+
+def test_indexing_shapes_values_and_gradients(float64):
+    model = _indexing_model()
+    # shapes measured in Keras 3.15.1 for the first three
+    assert [t.shape for t in model.outputs] == [(None, 4), (None, 2, 2), (None, 3),
+                                                (None, 1, 4), (None, 4)]
+    x = _rng().standard_normal((2, 3, 4))
+    outs = model.predict(x, verbose=0)
+    for got, want in zip(outs, [x[:, 0] * 2, x[:, 1:3, ::2], x[..., -1], x[:, None, 0],
+                                x[:, 2]], strict=True):
+        np.testing.assert_array_equal(got, want)
+    check_layer_gradients(model, x)
+
+
+def test_indexing_config_is_keras_format_and_loads(tmp_path):
+    model = _indexing_model()
+    entries = {e["name"]: e for e in model.get_config()["layers"]}
+    assert entries["get_item_1"]["inbound_nodes"][0]["args"][1] == [   # as Keras writes it
+        {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": None}},
+        {"class_name": "__slice__", "config": {"start": 1, "stop": 3, "step": None}},
+        {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": 2}}]
+    assert entries["get_item_2"]["inbound_nodes"][0]["args"][1] == [
+        {"class_name": "__ellipsis__", "config": {}}, -1]
+    model.save(tmp_path / "m.keras")
+    loaded = mk.models.load_model(tmp_path / "m.keras")
+    x = _rng().standard_normal((2, 3, 4)).astype("float32")
+    for a, b in zip(loaded.predict(x, verbose=0), model.predict(x, verbose=0), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="integers, slices"):
+        mk.Input((3,))[[0, 1]]
+
+
+def test_keras_ops_shim_reexports_the_operations_and_refuses_the_rest() -> None:
+    """Under ``as_keras``, ``keras.ops.add`` is minikeras' operation; ``keras.ops.mean`` (no
+    hand-written backward here) is refused with the no-autodiff error."""
+    import minikeras
+    from minikeras._keras_shim import ops as keras_ops
+
+    a = minikeras.Input((3,))
+    b = minikeras.Input((3,))
+    model = minikeras.Model([a, b], keras_ops.add(keras_ops.divide(a, 2.0), b))
+    out = model.predict([np.ones((2, 3)), np.ones((2, 3))], verbose=0)
+    np.testing.assert_allclose(out, np.full((2, 3), 1.5))
+    with pytest.raises(NotImplementedError, match="keras.ops.mean"):
+        keras_ops.mean(a)

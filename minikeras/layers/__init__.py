@@ -41,6 +41,18 @@ __all__ += ["AveragePooling2D", "AvgPool2D", "Conv2D", "Convolution2D", "GlobalA
             "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]
 __all__ += ["Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
             "add", "concatenate"]
+
+# activation layers, RepeatVector, Permute (issue 16)
+# isort: split
+from minikeras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E402
+from minikeras.layers.lambda_layer import Lambda  # noqa: E402
+from minikeras.layers.permute import Permute  # noqa: E402
+from minikeras.layers.repeat_vector import RepeatVector  # noqa: E402
+
+__all__ += ["ELU", "Lambda", "LeakyReLU", "PReLU", "Permute", "ReLU", "RepeatVector", "Softmax"]
+
+# normalization, Embedding, Conv1D, 1-D pooling, Conv2DTranspose, Cropping2D (issue 16)
+# isort: split
 from minikeras.layers.batch_normalization import BatchNormalization  # noqa: E402
 from minikeras.layers.conv1d import Conv1D, Convolution1D  # noqa: E402
 from minikeras.layers.conv_transpose import (  # noqa: E402

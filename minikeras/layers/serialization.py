@@ -25,7 +25,7 @@ def find_class(name: str, custom_objects: dict | None = None) -> type:
         what = (f"operation {name[4:]!r} (keras.ops)" if name.startswith("ops.")
                 else f"layer class {name!r}")
         raise ValueError(f"Unknown {what} in the saved config. minikeras' operations are "
-                         "+, -, *, /, unary -, @; pass your own layer classes in "
+                         "+, -, *, /, **, unary -, abs, @, [...]; pass your own layer classes in "
                          "`custom_objects={...}`.")
     return cls
 

@@ -313,7 +313,9 @@ class Model(TrainerMixin, Layer):
             logs[prefix + tracker.name] = backend.to_float(tracker.result())
         for group in self._metrics or []:
             for m in group:
-                logs[prefix + m.name] = backend.to_float(m.result())
+                result = m.result()   # an array for Precision(thresholds=[...]), as in Keras
+                logs[prefix + m.name] = (backend.to_float(result) if result.ndim == 0
+                                         else backend.to_numpy(result))
         return dict(sorted(logs.items()))
 
     # ------------------------------------------------------------------ weights

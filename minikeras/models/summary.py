@@ -205,8 +205,8 @@ def layer_flops(layer: Any, input_shape: Any = None) -> int | None:
         a = layer.arguments_with(layer._input_shape)[0]   # a's shape, or the constant a
         inner = a[-1] if isinstance(a, tuple) else np.shape(a)[-1]
         return None if inner is None else out * 2 * inner
-    if isinstance(layer, ops.Operation):
-        return out
+    if isinstance(layer, ops.Operation) and not isinstance(layer, ops.GetItem):
+        return out            # one arithmetic operation per output element
     return 0                  # reshapes, padding, copies: data movement, no arithmetic
 
 

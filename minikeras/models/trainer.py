@@ -26,6 +26,32 @@ def _host_or_device(a: Any) -> Any:
     return a if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
 
 
+def class_weight_to_sample_weights(y: Any, class_weight: Mapping) -> np.ndarray:
+    """Keras 3's per-sample weights from ``class_weight`` (a dict class index -> weight).
+
+    Each sample's class is argmax(y) for one-hot targets (last axis > 1), else the label
+    itself (integer labels, or 0/1 binary targets of shape (N,) or (N, 1)), rounded to the
+    nearest integer; its weight is ``class_weight.get(class, 1.0)``. The loss then weighs
+    sample i by wᵢ exactly as with ``sample_weight`` (sum over the batch of wᵢlᵢ, divided by
+    the batch size).
+    """
+    if not isinstance(class_weight, Mapping):
+        raise ValueError("`class_weight` must be a dict mapping class indices (integers) to "
+                         f"weights (floats). Received: class_weight={class_weight!r}")
+    strays = [k for k in class_weight if not isinstance(k, int | np.integer) or isinstance(k, bool)]
+    if strays:   # Keras ignores them silently: they can never match a class index
+        warnings.warn(f"class_weight keys {strays!r} are not class indices (integers); they "
+                      "match no sample and are ignored.", stacklevel=3)
+    labels = np.asarray(backend.to_numpy(y))
+    if labels.ndim > 1:
+        labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
+    classes = np.round(labels).astype("int32")
+    if classes.ndim != 1:
+        raise ValueError("`class_weight` needs one class per sample (targets of shape (N,), "
+                         f"(N, 1) or one-hot (N, classes)); received y of shape {np.shape(y)}.")
+    return np.array([class_weight.get(int(c), 1.0) for c in classes], dtype=backend.floatx())
+
+
 class _LazyLogs(Mapping):
     """Batch logs read from the device only if some callback actually looks at them."""
 
@@ -81,8 +107,6 @@ class TrainerMixin(DataMixin):
         if kwargs:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}.")
         self._require_compiled()
-        if class_weight is not None:
-            raise NotImplementedError("class_weight is not supported by minikeras yet.")
         if x is None or y is None:
             raise ValueError("fit() needs both `x` and `y` arrays; received "
                              f"x={'None' if x is None else 'an array'}, "
@@ -96,6 +120,13 @@ class TrainerMixin(DataMixin):
         validation.check_fraction(validation_split, "validation_split", "fit()")
         validation.check_epochs(epochs, initial_epoch)
         cbs = validation.check_callbacks(callbacks, Callback)
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+            if isinstance(y, list | tuple | Mapping):
+                raise ValueError("`class_weight` is only supported for Models with a single "
+                                 "output.")
+            sample_weight = self._class_sample_weights(y, class_weight)
         batch_size = batch_size or 32
         xs, ys, sw, n = self._prepare(x, y, sample_weight)
         val = None
@@ -111,8 +142,9 @@ class TrainerMixin(DataMixin):
                     f"fit(): validation_split={validation_split} of {n} sample(s) leaves "
                     f"{split} for training and {n - split} for validation; expected at least "
                     "1 in each. Use more data or another validation_split.")
+            # Keras weighs only the training part by class_weight, not the validation loss.
             val = ([a[split:] for a in xs], [a[split:] for a in ys],
-                   None if sw is None else sw[split:], n - split)
+                   None if sw is None or class_weight is not None else sw[split:], n - split)
             xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
             sw = None if sw is None else sw[:split]
             n = split
@@ -160,6 +192,15 @@ class TrainerMixin(DataMixin):
         if shuffle is True or shuffle == "true":
             return backend.rng().permutation(n)
         return None
+
+    def _class_sample_weights(self, y: Any, class_weight: Any) -> np.ndarray:
+        """fit/train_on_batch(class_weight=...): one weight per sample, from its class."""
+        if getattr(self._losses[0], "_sparse", False) and np.ndim(y) > 1 and \
+                np.shape(y)[-1] != 1:
+            raise ValueError("`class_weight` needs one class per sample (targets of shape (N,), "
+                             "(N, 1) or one-hot (N, classes)); received integer labels of shape "
+                             f"{np.shape(y)}.")
+        return class_weight_to_sample_weights(y, class_weight)
 
     # ------------------------------------------------------------------ evaluate / predict
     def _run_test(self, xs: list, ys: list, sw: Any, n: int, batch_size: int,
@@ -250,6 +291,12 @@ class TrainerMixin(DataMixin):
         self._require_compiled()
         if y is None:
             raise ValueError("train_on_batch(): `y` is None; expected the target array(s).")
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("Arguments `sample_weight` and `class_weight` cannot be "
+                                 f"specified at the same time. Received: sample_weight="
+                                 f"{sample_weight}, class_weight={class_weight}")
+            sample_weight = self._class_sample_weights(y, class_weight)
         xs, ys, sw, _ = self._prepare(x, y, sample_weight, "train_on_batch()")
         self.reset_metrics()
         self._train_step([backend.to_device(a) for a in xs], [backend.to_device(a) for a in ys],

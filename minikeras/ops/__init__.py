@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikeras.ops.numpy import Add, Matmul, Multiply, Negative, Subtract, TrueDivide
+from minikeras.ops.numpy import (
+    Absolute,
+    Add,
+    GetItem,
+    Matmul,
+    Multiply,
+    Negative,
+    Power,
+    Subtract,
+    TrueDivide,
+)
 from minikeras.ops.operation import Operation
 
 
@@ -29,9 +39,18 @@ def negative(x: Any) -> Any:
     return Negative()(x)
 
 
+def power(x1: Any, x2: Any) -> Any:
+    return Power()(x1, x2)
+
+
+def absolute(x: Any) -> Any:
+    return Absolute()(x)
+
+
 def matmul(x1: Any, x2: Any) -> Any:
     return Matmul()(x1, x2)
 
 
-__all__ = ["Add", "Matmul", "Multiply", "Negative", "Operation", "Subtract", "TrueDivide",
-           "add", "matmul", "multiply", "negative", "subtract", "true_divide"]
+__all__ = ["Absolute", "Add", "GetItem", "Matmul", "Multiply", "Negative", "Operation", "Power",
+           "Subtract", "TrueDivide", "absolute", "add", "matmul", "multiply", "negative", "power",
+           "subtract", "true_divide"]

@@ -1,6 +1,8 @@
 """The arithmetic of symbolic tensors: ``x + y``, ``x - y``, ``x * y``, ``x / y``, ``-x``,
-``x @ y``, as Keras 3's operations of ``keras.src.ops.numpy`` (same class names, same
-auto-names: ``add``, ``subtract``, ``multiply``, ``true_divide``, ``negative``, ``matmul``).
+``x ** y``, ``abs(x)``, ``x @ y``, ``x[key]``, as Keras 3's operations of
+``keras.src.ops.numpy`` (same class names, same auto-names: ``add``, ``subtract``,
+``multiply``, ``true_divide``, ``negative``, ``power``, ``absolute``, ``matmul``,
+``get_item``).
 
 Each argument may be a tensor or a constant (a Python number or an array); shapes broadcast
 as in NumPy. Broadcasting copies an operand along the stretched axes, so its gradient sums
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from minikeras import backend
 from minikeras.ops.operation import Operation, broadcast_shape, sum_to_shape
 
 
@@ -93,6 +96,43 @@ class TrueDivide(_Elementwise):
         return [da, db]
 
 
+class Power(_Elementwise):
+    """y = a ** b  (element-wise)
+
+    da = sum_to_shape(dy · b · a^(b−1), shape of a)
+    db = sum_to_shape(dy · y · log(a), shape of b)
+
+    Each only when that argument is a tensor: ``x ** 2`` needs no log(x), which a negative
+    x would make NaN.
+    """
+
+    def compute(self, a: Any, b: Any) -> Any:
+        return a**b
+
+    def operand_gradients(self, dy: Any, a: Any, b: Any) -> list[Any]:
+        da = sum_to_shape(dy * b * a ** (b - 1), _shape(a)) if self.is_tensor(0) else None
+        db = (sum_to_shape(dy * a**b * backend.xp.log(a), _shape(b)) if self.is_tensor(1)
+              else None)
+        return [da, db]
+
+
+class Absolute(Operation):
+    """y = |a|
+
+    da = dy · sign(a)      (0 at a = 0, as TensorFlow's gradient of abs)
+    """
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape[0])
+
+    def compute(self, a: Any) -> Any:
+        return abs(a)
+
+    def operand_gradients(self, dy: Any, a: Any) -> list[Any]:
+        da = dy * backend.xp.sign(a)
+        return [da]
+
+
 class Negative(Operation):
     """y = -a
 
@@ -153,3 +193,64 @@ class Matmul(Operation):
         da = sum_to_shape(dA, A.shape).reshape(a.shape)
         db = sum_to_shape(dB, B.shape).reshape(b.shape)
         return [da, db]
+
+
+class GetItem(Operation):
+    """y = a[key]  (basic indexing: integers, slices, ``...`` and ``None``)
+
+    da = zeros of a's shape, with da[key] = dy   (the entries not picked get no gradient)
+
+    The key is a constant argument; a saved config writes slices as
+    ``{"class_name": "__slice__", "config": {"start", "stop", "step"}}`` and ``...`` as
+    ``{"class_name": "__ellipsis__"}``, as Keras does.
+    """
+
+    def constant(self, value: Any) -> Any:
+        key = tuple(_key_item(v) for v in value) if isinstance(value, tuple) else _key_item(
+            value)
+        for item in key if isinstance(key, tuple) else (key,):
+            if not (item is None or item is Ellipsis or isinstance(item, int | slice)):
+                raise TypeError(f"Operation {self.name}: a symbolic tensor takes integers, "
+                                f"slices, `...` and `None` as indices; received {value!r}.")
+        return key
+
+    def constant_config(self, value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [_key_item_config(v) for v in value]
+        return _key_item_config(value)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        shape, key = input_shape[0], self.arguments[1]
+        # index two stand-in arrays, with unknown sizes 1 and 2: a size that differs is unknown
+        outs = [np.broadcast_to(np.float32(0), tuple(n if s is None else s for s in shape))[key]
+                for n in (1, 2)]
+        return tuple(None if a != b else a for a, b in zip(outs[0].shape, outs[1].shape,
+                                                           strict=True))
+
+    def compute(self, a: Any, key: Any) -> Any:
+        return a[key]
+
+    def operand_gradients(self, dy: Any, a: Any, key: Any) -> list[Any]:
+        da = backend.xp.zeros_like(a)
+        da[key] = dy
+        return [da, None]
+
+
+def _key_item(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict) and value.get("class_name") == "__slice__":
+        config = value["config"]
+        return slice(config["start"], config["stop"], config["step"])
+    if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
+        return Ellipsis
+    return value
+
+
+def _key_item_config(value: Any) -> Any:
+    if isinstance(value, slice):
+        return {"class_name": "__slice__",
+                "config": {"start": value.start, "stop": value.stop, "step": value.step}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    return value

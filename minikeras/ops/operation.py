@@ -50,14 +50,14 @@ class Operation(Layer):
             raise TypeError(f"Operation {self.name} takes no keyword arguments; got "
                             f"{sorted(kwargs)}.")
         if not any(isinstance(a, graph.KerasTensor) for a in args):
-            return backend.to_numpy(self.compute(*[_constant(a, self.name) for a in args]))
+            return backend.to_numpy(self.compute(*[self.constant(a) for a in args]))
         if self._inbound_nodes:
             raise ValueError(f"Operation {self.name} was already called; each `x + y` makes "
                              "its own operation.")
         tensors = [a for a in args if isinstance(a, graph.KerasTensor)]
-        self.arguments = [TENSOR if isinstance(a, graph.KerasTensor) else _constant(a, self.name)
+        self.arguments = [TENSOR if isinstance(a, graph.KerasTensor) else self.constant(a)
                           for a in args]
-        shapes = [a.shape if isinstance(a, graph.KerasTensor) else tuple(np.shape(a))
+        shapes = [tuple(getattr(a, "shape", ()))      # a number has shape ()
                   for a in self.arguments_with(tensors)]
         out_shape = self.compute_output_shape(shapes)
         self.dtype = result_dtype(self.arguments_with(tensors))
@@ -67,11 +67,12 @@ class Operation(Layer):
         node.outputs = [graph.KerasTensor(out_shape, self.dtype, node, 0)]
         return node.outputs[0]
 
-    def arguments_with(self, values: list[Any]) -> list[Any]:
+    def arguments_with(self, values: list[Any], constant: Any = None) -> list[Any]:
         """The full argument list: ``values`` (one per tensor, in order) in the tensors'
-        places, the constants in theirs."""
+        places, the constants (or ``constant(c)`` of each) in theirs."""
         it = iter(values)
-        return [next(it) if a is TENSOR else a for a in self.arguments]
+        return [next(it) if a is TENSOR else (a if constant is None else constant(a))
+                for a in self.arguments]
 
     # ------------------------------------------------------------------ forward / backward
     def forward(self, inputs: list[Any], training: bool = False) -> Any:
@@ -85,6 +86,31 @@ class Operation(Layer):
         grads = self.operand_gradients(grad_output, *self.cache)
         return [g for g, a in zip(grads, self.arguments, strict=True) if a is TENSOR]
 
+    def constant(self, value: Any) -> Any:
+        """A constant argument: Python numbers stay numbers (they take the tensor's dtype, as
+        in Keras); arrays go to the device, keeping their dtype."""
+        if isinstance(value, bool | int | float):
+            return value
+        array = backend.to_device(value) if not isinstance(value, str) else None
+        if array is None or array.dtype.kind not in "biuf":
+            raise TypeError(f"Operation {self.name}: an argument must be a symbolic tensor, a "
+                            f"number or a numeric array; received {type(value).__name__} "
+                            f"{value!r}.")
+        return array
+
+    def constant_config(self, value: Any) -> Any:
+        """A constant argument as Keras writes it in a saved config: numbers as they are,
+        arrays as ``{"class_name": "__numpy__", ...}``."""
+        if isinstance(value, bool | int | float):
+            return value
+        array = backend.to_numpy(value)
+        return {"class_name": "__numpy__",
+                "config": {"value": array.tolist(), "dtype": str(array.dtype)}}
+
+    def is_tensor(self, index: int) -> bool:
+        """Whether argument ``index`` is a tensor (a constant needs no gradient)."""
+        return self.arguments[index] is TENSOR
+
     def compute(self, *operands: Any) -> Any:
         raise NotImplementedError
 
@@ -94,18 +120,6 @@ class Operation(Layer):
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}   # as Keras writes an operation: the rest is in its node
-
-
-def _constant(value: Any, where: str) -> Any:
-    """A constant argument: Python numbers stay numbers (they take the tensor's dtype, as in
-    Keras); arrays go to the device, keeping their dtype."""
-    if isinstance(value, bool | int | float):
-        return value
-    array = backend.to_device(value) if not isinstance(value, str) else None
-    if array is None or array.dtype.kind not in "biuf":
-        raise TypeError(f"Operation {where}: an argument must be a symbolic tensor, a number "
-                        f"or a numeric array; received {type(value).__name__} {value!r}.")
-    return array
 
 
 def result_dtype(operands: list[Any]) -> str:

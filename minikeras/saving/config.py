@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras import backend, graph, registry
+from minikeras import graph, registry
 from minikeras.layers.serialization import find_class, serialize_layer
 
 _LAYER_BASE_ARGS = {"name", "trainable", "dtype", "input_shape", "input_dim",
@@ -66,7 +66,7 @@ def functional_config(model: Any) -> dict[str, Any]:
                 continue
             args = [_tensor_config(t, node_index) for t in n.inputs]
             if operation:   # the op's own argument list: tensors and constants in place
-                args = [_constant_config(a) for a in layer.arguments_with(args)]
+                args = layer.arguments_with(args, layer.constant_config)
             nodes.append({"args": [args] if n.multi_input and not operation else args,
                           "kwargs": _jsonable(n.kwargs)})
         entry["inbound_nodes"] = nodes
@@ -81,16 +81,6 @@ def functional_config(model: Any) -> dict[str, Any]:
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": refs(model._inputs, model._input_keys, model._single_input),
             "output_layers": refs(model._outputs, model._output_keys, model._single_output)}
-
-
-def _constant_config(value: Any) -> Any:
-    """A constant argument of an operation: numbers as they are, arrays as Keras writes
-    them (``{"class_name": "__numpy__", ...}``); tensor configs pass through."""
-    if isinstance(value, dict | bool | int | float):
-        return value
-    array = backend.to_numpy(value)
-    return {"class_name": "__numpy__",
-            "config": {"value": array.tolist(), "dtype": str(array.dtype)}}
 
 
 def _jsonable(value: Any) -> Any:
@@ -143,6 +133,8 @@ def functional_from_config(config: dict[str, Any], custom_objects: dict | None =
                 continue
             args = resolve(node["args"])
             kwargs = {k: resolve(v) for k, v in node.get("kwargs", {}).items()}
+            if getattr(created[name], "is_operation", False):   # JSON wrote x[1:3, 0]'s
+                args = [tuple(a) if isinstance(a, list) else a for a in args]   # key as a list
             out = created[name](*args, **kwargs)
             outputs[(name, i)] = out if isinstance(out, list) else [out]
             pending.remove(item)
