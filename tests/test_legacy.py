@@ -183,7 +183,7 @@ def test_install_serves_keras_and_uninstall_restores():
         with pytest.raises(ModuleNotFoundError, match="served by minikeras"):
             import keras.preprocessing.image  # noqa: F401
         with pytest.raises(ImportError):
-            from keras.layers import Embedding  # noqa: F401
+            from keras.layers import Conv3D  # noqa: F401  (a layer minikeras lacks)
     assert sys.modules.get("keras") is before
     assert not as_keras.is_installed()
 
