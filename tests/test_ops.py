@@ -273,3 +273,18 @@ def test_indexing_config_is_keras_format_and_loads(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TypeError, match="integers, slices"):
         mk.Input((3,))[[0, 1]]
+
+
+def test_keras_ops_shim_reexports_the_operations_and_refuses_the_rest() -> None:
+    """Under ``as_keras``, ``keras.ops.add`` is minikeras' operation; ``keras.ops.mean`` (no
+    hand-written backward here) is refused with the no-autodiff error."""
+    import minikeras
+    from minikeras._keras_shim import ops as keras_ops
+
+    a = minikeras.Input((3,))
+    b = minikeras.Input((3,))
+    model = minikeras.Model([a, b], keras_ops.add(keras_ops.divide(a, 2.0), b))
+    out = model.predict([np.ones((2, 3)), np.ones((2, 3))], verbose=0)
+    np.testing.assert_allclose(out, np.full((2, 3), 1.5))
+    with pytest.raises(NotImplementedError, match="keras.ops.mean"):
+        keras_ops.mean(a)
