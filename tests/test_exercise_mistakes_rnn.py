@@ -2,8 +2,8 @@
 are caught with the intended diagnosis; the list of typical mistakes they are drawn from is at
 the top of test_exercise_mistakes.py (and in docs/exercises.md).
 
-The solutions here are written against the skeletons' contract: the caches (xt, Z, H) and
-(xt, Z, A, H, C, FC) of minikeras/layers/simple_rnn.py and lstm.py.
+The solutions here are written against the skeletons' contract: the named caches
+SimpleRNNCache and LSTMCache of minikeras/layers/simple_rnn.py and lstm.py.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ class SimpleRNNSolution(layers.SimpleRNN):
     mistake = ""
 
     def backward(self, grad_output):
-        dhs, dfinals, (xt, Z, H) = self._unpack_output_grads(grad_output)
+        dH, (dh_next,), cache = self._unpack_output_grads(grad_output)
+        xt, Z, H = cache.x, cache.z, cache.h
         T, N, D = xt.shape
         U = self.recurrent_kernel.value
-        dh_next = dfinals[0] if dfinals[0] is not None else np.zeros((N, self.units))
         dZ = np.empty_like(Z)
         for t in reversed(range(T)):
-            dh = dh_next if dhs is None else dhs[t] + dh_next
+            dh = dH[t] + dh_next
             fprime = 1 - Z[t] ** 2 if self.mistake == "from_z" else 1 - H[t + 1] ** 2
             dZ[t] = dh * fprime
             dh_next = np.zeros_like(dh) if self.mistake == "no_recurrence" else dZ[t] @ U.T
@@ -40,16 +40,14 @@ class LSTMSolution(layers.LSTM):
     mistake = ""
 
     def backward(self, grad_output):
-        dhs, dfinals, (xt, Z, A, H, C, FC) = self._unpack_output_grads(grad_output)
+        dH, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)
+        xt, Z, H, C, FC = cache.x, cache.z, cache.h, cache.c, cache.phi_c
         T, N, D = xt.shape
-        u = self.units
         U = self.recurrent_kernel.value
-        dh_next = dfinals[0] if dfinals[0] is not None else np.zeros((N, u))
-        dc_next = dfinals[1] if dfinals[1] is not None else np.zeros((N, u))
         dZ = np.empty_like(Z)
         for t in reversed(range(T)):
-            i, f_g, g, o = (A[t][:, k * u:(k + 1) * u] for k in range(4))
-            dh = dh_next if dhs is None else dhs[t] + dh_next
+            i, f_g, g, o = cache.i[t], cache.f[t], cache.g[t], cache.o[t]
+            dh = dH[t] + dh_next
             do = dh * (C[t + 1] if self.mistake == "do_c" else FC[t])
             dc = dc_next if self.mistake == "dc_term" else dc_next + dh * o * (1 - FC[t] ** 2)
             di, dg = dc * g, dc * i

@@ -1,9 +1,10 @@
 """The skeleton files of the recurrent exercises (see ``ex_rnn.py``).
 
 What the learner's ``backward`` receives is the contract of ``minikeras/layers/rnn_base.py``
-and of each layer's ``_cell_forward``: ``self._unpack_output_grads(grad_output)`` gives
-(dhs, dfinals, cache), and ``self._pack_input_grads(dxt, dstates0)`` turns time-major dL/dx
-back into the layer's layout. The cache fields are listed in each skeleton.
+and of each layer's named cache (``SimpleRNNCache``, ``LSTMCache``):
+``self._unpack_output_grads(grad_output)`` gives (dH, dfinals, cache), and
+``self._pack_input_grads(dx, dstates0)`` turns time-major dL/dx back into the layer's layout.
+The cache fields are listed in each skeleton.
 """
 
 SIMPLE_RNN = '''\
@@ -24,17 +25,19 @@ class MySimpleRNN(SimpleRNN):
         z_t = x_t·W + h_{t−1}·U + b        W = self.kernel.value (D, u),
         h_t = f(z_t)                       U = self.recurrent_kernel.value (u, u), b (u,)
 
-    What forward leaves in the cache, time-major (T steps, N samples):
-        xt : (T, N, D)   the inputs x_t (already reversed when go_backwards)
-        Z  : (T, N, u)   z_t
-        H  : (T+1, N, u) H[0] = h_0 (the initial state), H[t] = h_t
+    What forward leaves for backward, a SimpleRNNCache, time-major (T steps, N samples,
+    in processing order: already reversed when go_backwards):
+        cache.x : (T, N, D)    the inputs x_t
+        cache.z : (T, N, u)    z_t
+        cache.h : (T+1, N, u)  h[0] = h_0 (the initial state), h[t] = h_t
+    (cache.x_mask and cache.h_mask are None: no dropout in this exercise.)
     """
 
     def backward(self, grad_output):
         """BPTT, from t = T down to 1 (dh_next: what step t+1 sends back; at t = T the
         gradient of the final state, or zero):
 
-            dh      = g_t + dh_next          g_t = dhs[t] (None: only h_T is an output)
+            dh      = g_t + dh_next          g_t = dH[t], what the outputs send to h_t
             dz_t    = dh ⊙ f'(z_t)           for tanh: (1 − h_t²) ⊙ dh
             dh_next = dz_t·Uᵀ                (after t = 1 it is dL/dh_0)
 
@@ -44,17 +47,17 @@ class MySimpleRNN(SimpleRNN):
             dx_t = dz_t·Wᵀ
         """
         xp = backend.xp
-        dhs, dfinals, (xt, Z, H) = self._unpack_output_grads(grad_output)
-        T, N, D = xt.shape
-        dh_next = dfinals[0] if dfinals[0] is not None else xp.zeros((N, self.units), Z.dtype)
-        dZ = xp.empty_like(Z)          # dz_t for every t: fill it in the loop
+        # dH[t] = g_t (T, N, u); dh_next starts as dL/dh_T from return_state (or zeros)
+        dH, (dh_next,), cache = self._unpack_output_grads(grad_output)
+        T, N, D = cache.x.shape
+        dz = xp.empty_like(cache.z)    # dz[t] = dz_t: fill it in the loop
         raise NotImplementedError("SimpleRNN.backward: the loop over reversed time "
                                   "(dh, dz_t, dh_next), then dW, dU, db (add_grad) and dx_t")
         # after the loop:
         #   self.kernel.add_grad(...); self.recurrent_kernel.add_grad(...);
         #   self.bias.add_grad(...)   (when self.use_bias)
-        #   dxt = ...                 (T, N, D), time-major
-        return self._pack_input_grads(dxt, [dh_next])
+        #   dx = ...                  (T, N, D), time-major
+        return self._pack_input_grads(dx, [dh_next])
 '''
 
 LSTM = '''\
@@ -78,19 +81,20 @@ class MyLSTM(LSTM):
         c_t = f_g ⊙ c_{t−1} + i ⊙ g
         h_t = o ⊙ f(c_t)
 
-    What forward leaves in the cache, time-major (T steps, N samples):
-        xt : (T, N, D)     the inputs x_t
-        Z  : (T, N, 4u)    z_t, all four blocks
-        A  : (T, N, 4u)    the gate values [i | f_g | g | o]
-        H  : (T+1, N, u)   H[0] = h_0, H[t] = h_t
-        C  : (T+1, N, u)   C[0] = c_0, C[t] = c_t
-        FC : (T, N, u)     FC[t−1] = f(c_t)
+    What forward leaves for backward, an LSTMCache, time-major (T steps, N samples):
+        cache.x          : (T, N, D)     the inputs x_t
+        cache.z          : (T, N, 4u)    z_t, all four blocks
+        cache.i, .f, .g, .o : (T, N, u)  the gates i, f_g, o and the candidate g, at each t
+        cache.c          : (T+1, N, u)   c[0] = c_0, c[t] = c_t
+        cache.phi_c      : (T, N, u)     phi_c[t−1] = f(c_t)
+        cache.h          : (T+1, N, u)   h[0] = h_0, h[t] = h_t
+    (cache.x_mask and cache.h_mask are None: no dropout in this exercise.)
     """
 
     def backward(self, grad_output):
         """BPTT, from t = T down to 1 (dh_next, dc_next: what step t+1 sends back):
 
-            dh   = g_t + dh_next                      g_t = dhs[t] (None: only h_T)
+            dh   = g_t + dh_next                      g_t = dH[t], from the outputs
             do   = dh ⊙ f(c_t)
             dc   = dc_next + dh ⊙ o ⊙ f'(c_t)         f'(c_t) = 1 − f(c_t)² for tanh
             di   = dc ⊙ g     df = dc ⊙ c_{t−1}     dg = dc ⊙ i
@@ -105,19 +109,17 @@ class MyLSTM(LSTM):
             dx_t = dz_t·Wᵀ
         """
         xp = backend.xp
-        dhs, dfinals, (xt, Z, A, H, C, FC) = self._unpack_output_grads(grad_output)
-        T, N, D = xt.shape
+        # dH[t] = g_t (T, N, u); dh_next, dc_next start as the final states' gradients (or 0)
+        dH, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)
+        T, N, D = cache.x.shape
         u = self.units
-        zeros = xp.zeros((N, u), dtype=Z.dtype)
-        dh_next = dfinals[0] if dfinals[0] is not None else zeros
-        dc_next = dfinals[1] if dfinals[1] is not None else zeros
-        dZ = xp.empty_like(Z)          # dz_t for every t: fill it in the loop
+        dz = xp.empty_like(cache.z)    # dz[t] = dz_t, (T, N, 4u): fill it in the loop
         raise NotImplementedError("LSTM.backward: the loop over reversed time (dh, do, dc, "
                                   "di, df, dg, dz_t, dc_next, dh_next), then dW, dU, db "
                                   "(add_grad) and dx_t")
         # after the loop: self.kernel.add_grad(...), self.recurrent_kernel.add_grad(...),
-        # self.bias.add_grad(...) (when self.use_bias); dxt = ... (T, N, D), time-major
-        return self._pack_input_grads(dxt, [dh_next, dc_next])
+        # self.bias.add_grad(...) (when self.use_bias); dx = ... (T, N, D), time-major
+        return self._pack_input_grads(dx, [dh_next, dc_next])
 '''
 
 TIME_DISTRIBUTED = '''\
