@@ -77,11 +77,11 @@ def test_lstm_bptt_and_its_mistakes():
                   "LSTM: dL/dkernel is wrong only in the forget-gate block (columns u:2u); the "
                   "other three blocks match: check df = dc * c_{t-1}")
     assert_caught("lstm", mistake(LSTMSolution, "do_c"), "only in the output-gate block",
-                  "do = dh * f(c_t)")
+                  "do = dh * phi(c_t)")
     assert_caught("lstm", mistake(LSTMSolution, "no_tanh"), "only in the cell-candidate block")
     assert_caught("lstm", mistake(LSTMSolution, "dc_term"), "input-gate block (columns 0:u) "
                   "and in the forget-gate block (columns u:2u) and in the cell-candidate",
-                  "dc = dc_next + dh ⊙ o ⊙ f'(c_t)")
+                  "dc = dc_next + phi'(c_t) ⊙ (dh ⊙ o_t)")
 
 
 class TimeDistributedSolution(layers.TimeDistributed):

@@ -16,10 +16,10 @@ from minikeras.exercises import diagnose
 from minikeras.exercises.layer_grader import Case, Config, LayerExercise
 from minikeras.exercises.skeletons_rnn import LSTM, SIMPLE_RNN, TIME_DISTRIBUTED
 
-GATES = (("i", "input-gate", "check di = dc * g (then ⊙ s'(z_i))"),
+GATES = (("i", "input-gate", "check di = dc * g_t (then sigma'(z_i) di)"),
          ("f", "forget-gate", "check df = dc * c_{t-1}"),
-         ("c", "cell-candidate", "check dg = dc * i (then ⊙ f'(z_c) = 1 − g²)"),
-         ("o", "output-gate", "check do = dh * f(c_t) (then ⊙ s'(z_o))"))
+         ("c", "cell-candidate", "check dg = dc * i_t (then phi'(z_c) dg, 1 − g_t² for tanh)"),
+         ("o", "output-gate", "check do = dh * phi(c_t) (then sigma'(z_o) do)"))
 
 
 def _time_regions(shape: tuple[int, ...], backwards: bool) -> list[diagnose.Region]:
@@ -31,7 +31,7 @@ def _time_regions(shape: tuple[int, ...], backwards: bool) -> list[diagnose.Regi
                             "check dz_t and dx_t = dz_t·Wᵀ"),
             diagnose.Region("at the earlier time steps", ~mask,
                             "check what flows back through time: dh_next = dz_t·Uᵀ"
-                            " (for an LSTM also dc_next = dc ⊙ f_g)")]
+                            " (for an LSTM also dc_next = dc ⊙ f_t)")]
 
 
 class _RecurrentExercise(LayerExercise):
@@ -83,7 +83,7 @@ class _RecurrentExercise(LayerExercise):
                 "dL/drecurrent_kernel": "check dU = Σ_t h_{t−1}ᵀ·dz_t",
                 "dL/dbias": "check db = Σ_t Σ_n dz_t",
                 "dL/dh0": "check dh_next = dz_t·Uᵀ, passed on down to t = 1",
-                "dL/dc0": "check dc_next = dc ⊙ f_g, passed on down to t = 1"}.get(what, "")
+                "dL/dc0": "check dc_next = dc ⊙ f_t, passed on down to t = 1"}.get(what, "")
 
 
 class SimpleRnnExercise(_RecurrentExercise):
@@ -152,7 +152,8 @@ class LstmExercise(_RecurrentExercise):
     def combos(self, what: str) -> dict[frozenset[str], str]:
         labels = [f"in the {g} block (columns {s})" for (_, g, _), s in
                   zip(GATES, ("0:u", "u:2u", "2u:3u"), strict=False)]
-        return {frozenset(labels): "all three read dc: check dc = dc_next + dh ⊙ o ⊙ f'(c_t)"}
+        return {frozenset(labels): "all three read dc: check dc = dc_next + phi'(c_t) ⊙ "
+                                   "(dh ⊙ o_t)"}
 
 
 class TimeDistributedExercise(LayerExercise):

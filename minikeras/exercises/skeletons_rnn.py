@@ -73,35 +73,37 @@ from minikeras.layers import LSTM
 
 class MyLSTM(LSTM):
     """Forward (given). The columns of W (D, 4u), U (u, 4u) and b (4u,) hold four blocks, in
-    Keras' order [i | f | c | o] (columns 0:u, u:2u, 2u:3u, 3u:4u). With s = sigmoid
-    (self.recurrent_activation) and f = tanh (self.activation), for t = 1..T:
+    Keras' order [i | f | c | o] (columns 0:u, u:2u, 2u:3u, 3u:4u). With sigma = sigmoid
+    (self.recurrent_activation) and phi = tanh (self.activation), for t = 1..T:
 
-        z_t = x_t·W + h_{t−1}·U + b         split into z_i, z_f, z_c, z_o
-        i = s(z_i)   f_g = s(z_f)   g = f(z_c)   o = s(z_o)
-        c_t = f_g ⊙ c_{t−1} + i ⊙ g
-        h_t = o ⊙ f(c_t)
+        z_t = x_t·W + h_{t−1}·U + b            split into z_i, z_f, z_c, z_o
+        i_t = sigma(z_i)   f_t = sigma(z_f)   g_t = phi(z_c)   o_t = sigma(z_o)
+        c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t
+        h_t = o_t ⊙ phi(c_t)
 
     What forward leaves for backward, an LSTMCache, time-major (T steps, N samples):
-        cache.x          : (T, N, D)     the inputs x_t
-        cache.z          : (T, N, 4u)    z_t, all four blocks
-        cache.i, .f, .g, .o : (T, N, u)  the gates i, f_g, o and the candidate g, at each t
-        cache.c          : (T+1, N, u)   c[0] = c_0, c[t] = c_t
-        cache.phi_c      : (T, N, u)     phi_c[t−1] = f(c_t)
-        cache.h          : (T+1, N, u)   h[0] = h_0, h[t] = h_t
+        cache.x              : (T, N, D)     the inputs x_t
+        cache.z              : (T, N, 4u)    z_t, all four blocks
+        cache.i, .f, .g, .o  : (T, N, u)     i_t, f_t, g_t, o_t (cache.i[t−1] is i_t)
+        cache.c              : (T+1, N, u)   c[0] = c_0, c[t] = c_t
+        cache.phi_c          : (T, N, u)     phi_c[t−1] = phi(c_t)
+        cache.h              : (T+1, N, u)   h[0] = h_0, h[t] = h_t
     (cache.x_mask and cache.h_mask are None: no dropout in this exercise.)
     """
 
     def backward(self, grad_output):
         """BPTT, from t = T down to 1 (dh_next, dc_next: what step t+1 sends back):
 
-            dh   = g_t + dh_next                      g_t = dH[t], from the outputs
-            do   = dh ⊙ f(c_t)
-            dc   = dc_next + dh ⊙ o ⊙ f'(c_t)         f'(c_t) = 1 − f(c_t)² for tanh
-            di   = dc ⊙ g     df = dc ⊙ c_{t−1}     dg = dc ⊙ i
-            dz_t = [di ⊙ s'(z_i) | df ⊙ s'(z_f) | dg ⊙ f'(z_c) | do ⊙ s'(z_o)]
-                   with s'(z) = s(1 − s) from the gate values, f'(z_c) = 1 − g²
-            dc_next = dc ⊙ f_g                        (after t = 1: dL/dc_0)
-            dh_next = dz_t·Uᵀ                         (after t = 1: dL/dh_0)
+            dh   = g_t + dh_next                 g_t = dH[t], what the outputs send to h_t
+            do   = dh ⊙ phi(c_t)
+            dc   = dc_next + phi'(c_t) ⊙ (dh ⊙ o_t)      phi'(c_t) = 1 − phi(c_t)² for tanh
+            di   = dc ⊙ g_t
+            df   = dc ⊙ c_{t−1}
+            dg   = dc ⊙ i_t
+            dz_t = [sigma'(z_i) di | sigma'(z_f) df | phi'(z_c) dg | sigma'(z_o) do]
+                   sigma'(z_i) = i_t(1 − i_t) from the gate's value; phi'(z_c) = 1 − g_t²
+            dc_next = dc ⊙ f_t                   (after t = 1: dL/dc_0)
+            dh_next = dz_t·Uᵀ                    (after t = 1: dL/dh_0)
 
         and, summed over time and batch:
 
