@@ -134,14 +134,14 @@ def test_loss_gradients_and_their_mistakes():
 
 # --------------------------------------------------------------------------- optimizers
 # Written against the skeletons' contract: update_step(gradient, variable, learning_rate),
-# state in self._slots[id(variable)].
+# state in Keras 3's slot lists at self._get_variable_index(variable).
 class SgdSolution(optimizers.SGD):
     mistake = ""
 
     def update_step(self, gradient, variable, learning_rate):
-        t = variable.value.dtype.type
-        mu, lr, g = t(self.momentum), learning_rate, gradient
-        m = self._slots[id(variable)]["momentum"]
+        t = variable.dtype.type
+        mu, lr, g = t(self.momentum), t(learning_rate), gradient
+        m = self.momentums[self._get_variable_index(variable)]
         step = {"no_lr": g, "dampening": (1 - mu) * lr * g, "sign": -lr * g}.get(
             self.mistake, lr * g)
         m[...] = mu * m - step
@@ -152,8 +152,9 @@ class RmspropSolution(optimizers.RMSprop):
     mistake = ""
 
     def update_step(self, gradient, variable, learning_rate):
-        t = variable.value.dtype.type
-        v = self._slots[id(variable)]["velocity"]
+        t = variable.dtype.type
+        learning_rate = t(learning_rate)
+        v = self._velocities[self._get_variable_index(variable)]
         old = v.copy()
         g2 = gradient * gradient
         v[...] = t(self.rho) * v + (g2 if self.mistake == "no_one_minus_rho"
@@ -168,9 +169,10 @@ class AdamSolution(optimizers.Adam):
     mistake = ""
 
     def update_step(self, gradient, variable, learning_rate):
-        t = variable.value.dtype.type
-        slots = self._slots[id(variable)]
-        m, v = slots["momentum"], slots["velocity"]
+        t = variable.dtype.type
+        learning_rate = t(learning_rate)
+        i = self._get_variable_index(variable)
+        m, v = self._momentums[i], self._velocities[i]
         step = t(self.iterations + 1)
         c1, c2 = t(1) - t(self.beta_1) ** step, t(1) - t(self.beta_2) ** step
         m += (gradient - m) * t(1 - self.beta_1)

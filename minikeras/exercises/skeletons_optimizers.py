@@ -1,9 +1,9 @@
 """The skeleton files of the optimizer exercises (see ``ex_optimizers.py``).
 
-What ``update_step`` receives is the contract of ``minikeras/optimizers``: Keras 3's
-``update_step(gradient, variable, learning_rate)``, once per weight and step, with the
-learning rate already in the weight's dtype; the per-weight state lives in
-``self._slots[id(variable)]`` (zeros before the first step), to be updated in place.
+What ``update_step`` receives is the contract of ``minikeras/optimizers/optimizer.py``, Keras
+3's: ``update_step(gradient, variable, learning_rate)``, once per weight and step; the
+per-weight state lives in Keras 3's slot lists (``self._momentums``...), at the index
+``self._get_variable_index(variable)`` (zeros before the first step), updated in place.
 """
 
 _HEAD = '''\
@@ -11,25 +11,27 @@ _HEAD = '''\
 (the tour: docs/inside.md, stop 6)
 
 Check your work with:   python -m minikeras.exercises check {name} {{path}}
-Stuck? Read minikeras/optimizers (class {base}.update_step).
+Stuck? Read minikeras/optimizers/{module}.py ({base}.update_step).
 
-update_step is called once per weight per training step, with
-    gradient       g, the weight's dL/dw, shaped like the weight
-    variable       the weight: variable.value is w (update it IN PLACE: variable.value -= ...)
-    learning_rate  lr, already cast to w's dtype
-Scalars such as momentum or betas: cast them to w's dtype first, as Keras does
-(t = variable.value.dtype.type; mu = t(self.momentum)), so that float32 rounds like Keras.
-The state of this weight (zeros before the first step; update it in place, s[...] = ...):
-    self._slots[id(variable)]["<slot name>"]
+update_step is called once per weight per training step (as in Keras 3), with
+    gradient       g, the weight's dL/dw, shaped like the weight, in its dtype
+    variable       the weight (variable.name is e.g. "dense/kernel"): variable.value is w,
+                   update it IN PLACE (variable.value -= ...)
+    learning_rate  lr, this step's learning rate (a number)
+Cast scalars to w's dtype first, as Keras does (f = variable.dtype.type; lr = f(learning_rate)),
+so that float32 rounds like Keras. The state of this weight (zeros before the first step;
+update it in place: m[...] = ..., or m += ...) is at index i = self._get_variable_index(variable)
+of the slot lists named below. self.iterations counts the steps already taken.
 """
 
 from minikeras.optimizers import {base}
 '''
 
-SGD = _HEAD.format(name="sgd_momentum", title="SGD with momentum", base="SGD") + '''
+SGD = _HEAD.format(name="sgd_momentum", title="SGD with momentum", base="SGD", module="sgd") + '''
 
 class MySGD(SGD):
-    """Slot "momentum": m, shaped like w. With μ = self.momentum (> 0 here):
+    """Slot list self.momentums: m = self.momentums[i], shaped like w. With μ = self.momentum
+    (> 0 here):
 
         m ← μ·m − lr·g
         w ← w + m
@@ -41,11 +43,12 @@ class MySGD(SGD):
         raise NotImplementedError("update_step: m ← μ·m − lr·g, then w ← w + m")
 '''
 
-RMSPROP = _HEAD.format(name="rmsprop", title="RMSprop", base="RMSprop") + '''
+RMSPROP = _HEAD.format(name="rmsprop", title="RMSprop", base="RMSprop", module="rmsprop") + '''
 
 class MyRMSprop(RMSprop):
-    """Slot "velocity": v, a running mean of g², shaped like w. With ρ = self.rho and
-    ε = self.epsilon (self.momentum == 0 and self.centered == False here):
+    """Slot list self._velocities: v = self._velocities[i], a running mean of g², shaped
+    like w. With ρ = self.rho and ε = self.epsilon (self.momentum == 0 and
+    self.centered == False here):
 
         v ← ρ·v + (1 − ρ)·g²
         w ← w − lr·g / √(v + ε)          (Keras' RMSprop: ε inside the root)
@@ -56,10 +59,11 @@ class MyRMSprop(RMSprop):
                                   "w ← w − lr·g / √(v + ε)")
 '''
 
-ADAM = _HEAD.format(name="adam", title="Adam", base="Adam") + '''
+ADAM = _HEAD.format(name="adam", title="Adam", base="Adam", module="adam") + '''
 
 class MyAdam(Adam):
-    """Slots "momentum": m and "velocity": v, shaped like w. With β₁ = self.beta_1,
+    """Slot lists self._momentums and self._velocities: m = self._momentums[i] and
+    v = self._velocities[i], shaped like w. With β₁ = self.beta_1,
     β₂ = self.beta_2, ε = self.epsilon and t = self.iterations + 1 (1 at the first step:
     self.iterations counts the steps already done):
 
