@@ -17,6 +17,7 @@ from typing import Any
 
 from minikeras.exercises import (
     ex_activations,
+    ex_batchnorm,
     ex_conv,
     ex_dense,
     ex_losses,
@@ -26,10 +27,10 @@ from minikeras.exercises import (
 )
 from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras, pinned_settings
 
-EXERCISES: dict[str, Exercise] = {
-    e.name: e for module in (ex_dense, ex_activations, ex_losses, ex_optimizers, ex_conv,
-                                           ex_rnn, ex_stateful) for e in module.EXERCISES
-}
+#: the modules, in the suggested order of their exercises
+_MODULES = (ex_dense, ex_activations, ex_losses, ex_optimizers, ex_conv, ex_rnn, ex_stateful,
+            ex_batchnorm)
+EXERCISES: dict[str, Exercise] = {e.name: e for module in _MODULES for e in module.EXERCISES}
 
 __all__ = ["EXERCISES", "ReportCard", "check", "get", "listing", "load_piece", "start"]
 

@@ -135,10 +135,14 @@ class LayerExercise(Exercise):
     def _weights(self, layer: Any, rng: np.random.Generator) -> list[np.ndarray]:
         return [rng.uniform(-0.5, 0.5, w.shape) for w in layer.get_weights()]
 
-    def _forward(self, layer: Any, x: Any) -> list[Any]:
+    def training_mode(self, config: Config) -> bool:
+        """Whether forward runs with training=True (BatchNormalization's batch statistics)."""
+        return False
+
+    def _forward(self, layer: Any, x: Any, training: bool = False) -> list[Any]:
         self.before_forward(layer)
         return as_list(layer.forward(x if not isinstance(x, list) or len(x) > 1 else x[0],
-                                     training=False))
+                                     training=training))
 
     def _backward(self, layer: Any, G: list[Any]) -> list[Any]:
         layer.zero_grads()
@@ -154,7 +158,7 @@ class LayerExercise(Exercise):
         layer = learner(f"{self.layer_name}(...) / build", self.make, piece, cfg, "float32")
         layer.set_weights([w.astype(np.float32) for w in self._weights(layer, rng)])
         xs = [a.astype(np.float32) for a in as_list(self.make_input(cfg, rng))]
-        ys = learner("forward", self._forward, layer, xs)
+        ys = learner("forward", self._forward, layer, xs, self.training_mode(cfg))
         G = [rng.standard_normal(y.shape).astype(np.float32) for y in ys]
         dx = learner("backward", self._backward, layer, G)
         x = xs[0]
@@ -188,10 +192,11 @@ class LayerExercise(Exercise):
         ref.set_weights(weights)
         mine.set_weights(weights)
         xs = as_list(self.make_input(cfg, rng))
-        G = [rng.standard_normal(y.shape) for y in self._forward(ref, xs)]
+        mode = self.training_mode(cfg)
+        G = [rng.standard_normal(y.shape) for y in self._forward(ref, xs, mode)]
 
         def scalar() -> float:
-            return float(sum((y * g).sum() for y, g in zip(self._forward(ref, xs), G,
+            return float(sum((y * g).sum() for y, g in zip(self._forward(ref, xs, mode), G,
                                                            strict=True)))
 
         weights = {self._name(v): numeric_gradient(scalar, v.value)
@@ -201,8 +206,8 @@ class LayerExercise(Exercise):
                   for name, x in zip(names, xs, strict=True)}
         # weights first (their blocks locate a term), unless dL/dx says more (a wrapper)
         truths = {**inputs, **weights} if self.inputs_first else {**weights, **inputs}
-        self._forward(ref, xs)
-        learner("forward", self._forward, mine, xs)
+        self._forward(ref, xs, mode)
+        learner("forward", self._forward, mine, xs, mode)
         dxs = learner("backward", self._backward, mine, G)
         got = dict(zip(names, dxs + [None] * (len(names) - len(dxs)), strict=True))
         for var in mine.trainable_weights:
@@ -233,7 +238,8 @@ class LayerExercise(Exercise):
             mine.set_weights(weights)
             ref.set_weights(weights)
             x = as_list(self.make_input(cfg, rng))[0].astype(np.float32)
-            ys = self._forward(ref, x)
+            mode = self.training_mode(cfg)
+            ys = self._forward(ref, x, mode)
             G = [rng.standard_normal(y.shape).astype(np.float32) for y in ys]
             k_layer = self.keras_layer(keras, cfg)
             k_layer.build(self.build_shape(cfg))
@@ -245,7 +251,7 @@ class LayerExercise(Exercise):
                 total = sum(tf.reduce_sum(o * g) for o, g in zip(outs, G, strict=True))
             k_grads = tape.gradient(total, [xt, *k_layer.trainable_weights])
             k_grads = [np.asarray(g, np.float64) for g in k_grads]
-            learner("forward", self._forward, mine, x)
+            learner("forward", self._forward, mine, x, mode)
             got = [learner("backward", self._backward, mine, G)[0]]
             got += [v.grad for v in mine.trainable_weights]
             reference = [self._backward(ref, G)[0]] + [v.grad for v in ref.trainable_weights]

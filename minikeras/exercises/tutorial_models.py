@@ -112,6 +112,13 @@ def _mlp(fw: Any) -> Any:
                           L.Dense(10, activation="softmax")])
 
 
+def _mlp_bn(fw: Any) -> Any:
+    """The MLP with a BatchNormalization after its hidden layer (no tutorial normalises)."""
+    L = fw.layers
+    return fw.Sequential([fw.Input((784,)), L.Dense(32, activation="relu"),
+                          L.BatchNormalization(), L.Dense(10, activation="softmax")])
+
+
 def _cnn(fw: Any) -> Any:
     L = fw.layers
     return fw.Sequential([
@@ -162,6 +169,9 @@ TUTORIALS: dict[str, Tutorial] = {t.key: t for t in [
     Tutorial("mlp", "2 MLP 784-32-10, RMSprop(0.001)", _mlp,
              lambda fw: fw.optimizers.RMSprop(learning_rate=0.001), "categorical_crossentropy",
              _mnist_as((784,)), 32),
+    Tutorial("mlp_bn", "2 MLP + BatchNormalization after the hidden layer, RMSprop(0.001)",
+             _mlp_bn, lambda fw: fw.optimizers.RMSprop(learning_rate=0.001),
+             "categorical_crossentropy", _mnist_as((784,)), 32),
     Tutorial("cnn", "3 CNN Conv-pool-Conv-pool-Dense, Adam(1e-4)", _cnn,
              lambda fw: fw.optimizers.Adam(learning_rate=1e-4), "categorical_crossentropy",
              _mnist_as((28, 28, 1)), 64),
