@@ -16,13 +16,13 @@ class BatchNormSolution(layers.BatchNormalization):
     def backward(self, grad_output):
         cache = self.cache
         dy = grad_output
-        axes = self._reduction_axes(dy.ndim)
+        axes = self.reduction_axes(dy.ndim)
         dbeta = dy.sum(axis=axes)
         self.beta.add_grad(dbeta / (dy.size // dbeta.size) if self.mistake == "mean_beta"
                            else dbeta)
         self.gamma.add_grad(dy.sum(axis=axes) if self.mistake == "no_x_hat"
                             else (dy * cache.x_hat).sum(axis=axes))
-        dx_hat = dy if self.mistake == "no_gamma" else dy * self._per_feature(
+        dx_hat = dy if self.mistake == "no_gamma" else dy * self.per_feature(
             self.gamma.value, dy.ndim)
         if not cache.batch_statistics or self.mistake == "constants":
             return dx_hat * cache.inv_std

@@ -18,10 +18,10 @@ from minikeras.exercises import diagnose
 from minikeras.exercises.layer_grader import Case, Config, LayerExercise
 
 SKELETON = '''\
-"""Exercise batch_norm: BatchNormalization's backward pass.
-(the tour: docs/inside.md; the answer: minikeras/layers/batch_normalization.py)
+"""Exercise batch_norm: BatchNormalization's backward pass.   (docs/inside.md, stop 15)
 
 Check your work with:   python -m minikeras.exercises check batch_norm {path}
+Stuck? Read minikeras/layers/batch_normalization.py, BatchNormalization.backward.
 """
 
 from minikeras.layers import BatchNormalization
@@ -42,8 +42,9 @@ class MyBatchNormalization(BatchNormalization):
         cache.x_hat            shaped like x
         cache.inv_std          one value per feature, shaped to broadcast against x
         cache.batch_statistics True in training mode (mean and var came from this x)
-    Helpers: self._reduction_axes(x.ndim) lists the axes to sum over (all but the feature
-    axis); self._per_feature(v, x.ndim) shapes a (features,) vector to broadcast against x.
+    Helpers: self.reduction_axes(x.ndim) lists the axes to sum over (all but the feature
+    axis); self.per_feature(v, x.ndim) shapes a (features,) vector to broadcast against x;
+    self.gamma / self.beta are None when scale / center is False.
     """
 
     def backward(self, grad_output):
@@ -61,7 +62,7 @@ class MyBatchNormalization(BatchNormalization):
         """
         cache = self.cache
         dy = grad_output
-        axes = self._reduction_axes(dy.ndim)
+        axes = self.reduction_axes(dy.ndim)
         raise NotImplementedError("BatchNormalization.backward: dbeta, dgamma (add_grad), "
                                   "dx_hat = dy·gamma, then dx (with the terms through the "
                                   "batch's mean and variance in training mode)")
@@ -73,7 +74,7 @@ class BatchNormExercise(LayerExercise):
     title = "BatchNormalization backward"
     difficulty = 3
     teaches = "statistics that depend on the input: the two extra terms of dx in training"
-    stop = "the layer's docstring: minikeras/layers/batch_normalization.py"
+    stop = "15. Further (BatchNormalization.backward)"
     symbol = "MyBatchNormalization"
     layer_name = "BatchNormalization"
     tutorial = "mlp_bn"
@@ -110,8 +111,8 @@ class BatchNormExercise(LayerExercise):
         layer = case.layer
         x_hat, inv_std, _ = layer.cache
         dy = case.G[0]
-        axes = layer._reduction_axes(dy.ndim)
-        gamma = layer._per_feature(layer.gamma.value, dy.ndim)
+        axes = layer.reduction_axes(dy.ndim)
+        gamma = layer.per_feature(layer.gamma.value, dy.ndim)
         return {"x_hat": x_hat, "inv_std": inv_std, "dy": dy, "axes": axes,
                 "dx_hat": dy * gamma}
 
