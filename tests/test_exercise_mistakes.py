@@ -234,23 +234,24 @@ class Conv2DSolution(layers.Conv2D):
     mistake = ""
 
     def backward(self, grad_output):
-        cols, padded_shape, pads, out_hw, z, y = self.cache
+        cache = self.cache
         dz = grad_output if self.mistake == "no_act" else self._activation_backward(
-            z, y, grad_output)
+            cache.z, cache.y, grad_output)
         return self.backward_from_logits(dz)
 
     def backward_from_logits(self, grad_logits):
-        cols, padded_shape, pads, out_hw, z, y = self.cache
+        cache = self.cache
+        pads = cache.pads
         dz = self._to_rows(grad_logits)
         kmat = self.kernel.value.reshape(-1, self.filters)
-        self.kernel.add_grad((cols.T @ dz).reshape(self.kernel.shape))
+        self.kernel.add_grad((cache.cols.T @ dz).reshape(self.kernel.shape))
         if self.use_bias:
             self.bias.add_grad(dz.sum(axis=0))
         if self.mistake == "pad_side":
             (top, bottom), (left, right) = pads
             pads = ((bottom, top), (right, left))
-        return ex_conv.col2im_loops(dz @ kmat.T, padded_shape, pads, self.kernel_size, out_hw,
-                                    self.strides, assign=self.mistake == "assign")
+        return ex_conv.col2im_loops(dz @ kmat.T, cache.padded_shape, pads, self.kernel_size,
+                                    cache.out_hw, self.strides, assign=self.mistake == "assign")
 
 
 def test_conv2d_backward_and_its_mistakes():
@@ -265,7 +266,8 @@ class MaxPoolSolution(layers.MaxPooling2D):
     assign = False
 
     def backward(self, grad_output):
-        xpad, pads, out_hw, y = self.cache
+        xpad, pads, out_hw, y = (self.cache.xpad, self.cache.pads, self.cache.out_hw,
+                                 self.cache.y)
         dxpad = np.zeros_like(xpad)
         taps = self._taps()
         hits = [self._slice(xpad, tap, out_hw) == y for tap in taps]

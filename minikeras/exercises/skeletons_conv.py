@@ -1,8 +1,8 @@
 """The skeleton files of the convolution exercises (see ``ex_conv.py``).
 
-Contracts they rely on: ``Conv2D.forward`` leaves ``self.cache = (cols, padded_shape, pads,
-out_hw, z, y)``; ``MaxPooling2D.forward`` leaves ``self.cache = (xpad, pads, out_hw, y)``,
-both in NHWC (channels_last); ``im2col(xpad, kernel, out_hw, strides, dilation)`` is the
+Contracts they rely on: ``Conv2D.forward`` leaves a ``Conv2DCache`` (cols, padded_shape, pads,
+out_hw, z, y) in ``self.cache``; ``MaxPooling2D.forward`` a ``MaxPoolCache`` (xpad, pads,
+out_hw, y), both in NHWC (channels_last); ``im2col(xpad, kernel, out_hw, strides, dilation)`` is the
 function ``Conv2D.forward`` calls through the module ``minikeras.layers.im2col``.
 """
 
@@ -76,13 +76,18 @@ class MyConv2D(Conv2D):
         z = cols·Kmat + b                           (M, F), seen as (N, oh, ow, F)
         y = act(z)
 
-    What forward leaves in self.cache: (cols, padded_shape, pads, out_hw, z, y).
+    What forward leaves in self.cache, a Conv2DCache with the named fields
+        cache.cols          (M, K)
+        cache.padded_shape  (N, Hp, Wp, C), the padded input's shape
+        cache.pads          ((top, bottom), (left, right))
+        cache.out_hw        (oh, ow)
+        cache.z, cache.y    the pre-activation and the output
     """
 
     def backward(self, grad_output):
         """Given: dz = dy ⊙ act'(z), then the rest in backward_from_logits."""
-        cols, padded_shape, pads, out_hw, z, y = self.cache
-        dz = self._activation_backward(z, y, grad_output)
+        cache = self.cache
+        dz = self._activation_backward(cache.z, cache.y, grad_output)
         return self.backward_from_logits(dz)
 
     def backward_from_logits(self, grad_logits):
@@ -91,12 +96,13 @@ class MyConv2D(Conv2D):
             dKmat = colsᵀ·dz     (K, F), reshaped to the kernel's (kh, kw, C, F)
             db    = Σ_rows dz    (F,)
             dcols = dz·Kmatᵀ     (M, K)
-            dx    = col2im(dcols, padded_shape, pads, self.kernel_size, out_hw, self.strides)
+            dx    = col2im(dcols, cache.padded_shape, cache.pads, self.kernel_size,
+                           cache.out_hw, self.strides)
 
         add dK, db with self.kernel.add_grad, self.bias.add_grad (when self.use_bias);
         return dx, shaped like x.
         """
-        cols, padded_shape, pads, out_hw, z, y = self.cache
+        cache = self.cache
         dz = self._to_rows(grad_logits)
         raise NotImplementedError("Conv2D.backward_from_logits: dK = colsᵀ·dz, db = Σ dz, "
                                   "dcols = dz·Kᵀ, dx = col2im(dcols, ...)")
@@ -117,11 +123,11 @@ class MyMaxPooling2D(MaxPooling2D):
     """Forward (given), channels_last: y[n, y, x, c] = max of the window of output (y, x).
     Padded cells are −inf, so they never win.
 
-    What forward leaves in self.cache: (xpad, pads, out_hw, y):
-        xpad   : (N, Hp, Wp, C)  the padded input
-        pads   : ((top, bottom), (left, right))
-        out_hw : (oh, ow)
-        y      : (N, oh, ow, C)
+    What forward leaves in self.cache, a MaxPoolCache with the named fields
+        cache.xpad   : (N, Hp, Wp, C)  the padded input
+        cache.pads   : ((top, bottom), (left, right))
+        cache.out_hw : (oh, ow)
+        cache.y      : (N, oh, ow, C)
     Helpers: self._taps() lists the window's cells (ky, kx) in row-major order;
     self._slice(a, (ky, kx), out_hw) is the (N, oh, ow, C) view of the cells that tap
     (ky, kx) sees for every output (writable: a view of a); self._crop(dxpad, pads) crops
@@ -138,10 +144,10 @@ class MyMaxPooling2D(MaxPooling2D):
         Windows may overlap (stride < pool size): a cell can win in two windows, so add.
         """
         xp = backend.xp
-        xpad, pads, out_hw, y = self.cache
+        cache = self.cache
         dy = grad_output
-        dxpad = xp.zeros_like(xpad)
+        dxpad = xp.zeros_like(cache.xpad)
         raise NotImplementedError("MaxPooling2D.backward: route each dy to the first maximum "
                                   "of its window (walk self._taps() in order), then "
-                                  "self._crop(dxpad, pads)")
+                                  "self._crop(dxpad, cache.pads)")
 '''
