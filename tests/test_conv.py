@@ -272,3 +272,23 @@ def test_transposed_kernel_is_the_same_numbers():
     k = np.random.default_rng(0).random((75, 16), dtype=np.float32)
     t = backend.transposed(k)
     assert t.flags["C_CONTIGUOUS"] and np.array_equal(t, k.T)
+
+
+def test_predict_slices_batches_to_bound_the_patch_matrix(monkeypatch):
+    import minikeras as mk
+
+    model = mk.Sequential([mk.Input((9, 9, 2)), Conv2D(4, 3, padding="same"),
+                           Conv2D(3, 3, activation="relu"), Flatten(), Dense(2)])
+    x = np.random.default_rng(0).random((37, 9, 9, 2)).astype(np.float32)
+    whole = model.predict(x, batch_size=16, verbose=0)
+    per_sample = max(layer.patch_bytes_per_sample() for layer in model.layers[:2])
+    assert per_sample == 7 * 7 * (3 * 3 * 4) * 4       # the second layer: 7x7 rows of 36
+    monkeypatch.setattr(model, "INFERENCE_PATCH_BYTES", 5 * per_sample)
+    assert model._inference_slice(16) == 4             # 16 rows in 4 equal slices of <= 5
+    calls = []
+    forward = model._forward
+    monkeypatch.setattr(model, "_forward", lambda xs, training: calls.append(len(xs[0]))
+                        or forward(xs, training))
+    sliced = model.predict(x, batch_size=16, verbose=0)
+    assert max(calls) == 4 and sum(calls) == 37
+    np.testing.assert_allclose(sliced, whole, rtol=1e-5, atol=1e-6)

@@ -232,6 +232,18 @@ class Conv2D(_ActivationMixin, Layer):
                        self.strides, self.dilation_rate)
         return dx.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else dx
 
+    def patch_bytes_per_sample(self) -> int:
+        """Bytes of im2col rows one input sample makes (oh*ow rows of kh*kw*C numbers): what
+        predict bounds by slicing its batches (``Trainer._inference_slice``). 0 unbuilt."""
+        if not self.built or self._input_shape is None:
+            return 0
+        ah, aw, _ = spatial_axes(self.data_format)
+        out = self.compute_output_shape(self._input_shape)
+        if out[ah] is None or out[aw] is None:
+            return 0
+        row = self.kernel.shape[0] * self.kernel.shape[1] * self.kernel.shape[2]
+        return int(out[ah] * out[aw] * row * backend.xp.dtype(self.kernel.value.dtype).itemsize)
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": self.kernel_size, "strides": self.strides,
