@@ -4,11 +4,16 @@
     python -m benchmarks --quick                  # short run: checks that everything works
     python -m benchmarks --models cnn,mlp --frameworks minikeras,keras --rounds 7
     python -m benchmarks --json out.json --out out.md
+    python -m benchmarks --scaling [--quick] [--sweeps cnn_batch,lstm_seq] [--out FOLDER]
 
 A full run writes ``benchmarks/results/suite/cpu.md`` and ``cpu.json`` unless ``--out`` /
 ``--json`` say otherwise; ``--quick`` writes only what you ask for. Install what it compares
 with ``pip install -e ".[parity,bench]"`` (Keras + TensorFlow, PyTorch CPU, threadpoolctl);
 a framework that is not installed is left out, and said so.
+
+``--scaling`` runs instead the growth sweeps of ``benchmarks/suite/scaling.py`` (step time vs
+batch size, sequence length and image size; its docstring says what and how) and writes
+``benchmarks/results/scaling/`` (table, JSON, one PNG per sweep).
 
 What runs
 ---------
@@ -141,7 +146,11 @@ def main(argv: list[str] | None = None) -> dict:
                         help="comma-separated: minikeras,keras,torch (absent ones are skipped)")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (5; quick: 2)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
-    parser.add_argument("--out", type=Path, default=None, help="write the markdown here")
+    parser.add_argument("--out", type=Path, default=None, help="write the markdown here "
+                        "(--scaling: the folder for its table, JSON and PNGs)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="step time vs batch, sequence length and image size (issue 18)")
+    parser.add_argument("--sweeps", default=None, help="--scaling: comma-separated sweeps")
     args = parser.parse_args(argv)
     models = _names(args.models, tuple(MODELS), "model")
     wanted = _names(args.frameworks, FRAMEWORKS, "framework")
@@ -150,12 +159,17 @@ def main(argv: list[str] | None = None) -> dict:
         log(f"{fw} is not installed: left out")
     if not frameworks:
         raise SystemExit("no framework to benchmark")
+    command = " ".join(["python -m benchmarks",
+                        shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
+    if args.scaling:
+        from benchmarks.suite import scaling
+
+        sweeps = _names(args.sweeps or ",".join(scaling.SWEEPS), tuple(scaling.SWEEPS), "sweep")
+        return scaling.main(frameworks, args.quick, args.out, command, log, sweeps)
     rounds = args.rounds or (2 if args.quick else 5)
     if not args.quick:
         args.json = args.json or RESULTS_DIR / "cpu.json"
         args.out = args.out or RESULTS_DIR / "cpu.md"
-    command = " ".join(["python -m benchmarks",
-                        shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
     results = run(models, frameworks, rounds, args.quick, log)
     results["_meta"]["command"] = command
     text = render(results, command)
