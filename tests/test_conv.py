@@ -281,7 +281,7 @@ def test_predict_slices_batches_to_bound_the_patch_matrix(monkeypatch):
                            Conv2D(3, 3, activation="relu"), Flatten(), Dense(2)])
     x = np.random.default_rng(0).random((37, 9, 9, 2)).astype(np.float32)
     whole = model.predict(x, batch_size=16, verbose=0)
-    per_sample = max(layer.patch_bytes_per_sample() for layer in model.layers[:2])
+    per_sample = max(layer.forward_bytes_per_sample() for layer in model.layers[:2])
     assert per_sample == 7 * 7 * (3 * 3 * 4) * 4       # the second layer: 7x7 rows of 36
     monkeypatch.setattr(model, "INFERENCE_PATCH_BYTES", 5 * per_sample)
     assert model._inference_slice(16) == 4             # 16 rows in 4 equal slices of <= 5

@@ -151,7 +151,8 @@ def _windows(x, pool, strides, padding):
 
 
 WINDOWS = [((2, 2), (2, 2), "valid"), ((2, 2), (2, 2), "same"), ((3, 3), (1, 1), "valid"),
-           ((3, 2), (2, 1), "same"), ((2, 3), (3, 3), "same"), ((1, 1), (1, 1), "valid")]
+           ((3, 2), (2, 1), "same"), ((2, 3), (3, 3), "same"), ((1, 1), (1, 1), "valid"),
+           ((12, 12), (1, 1), "same")]  # 144 cells: indices past int8
 
 
 @pytest.mark.parametrize("pool,strides,padding", WINDOWS)

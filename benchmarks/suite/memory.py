@@ -48,7 +48,7 @@ def _layer_bytes(layer: Any, batch: int) -> tuple[int, int]:
         return batch * steps * per_step * BYTES, 0
     activation = getattr(getattr(layer, "activation", None), "name", "linear")
     act = out * (2 if activation != "linear" else 1)  # z and y
-    patch = 2 * layer.patch_bytes_per_sample() * batch if name == "Conv2D" else 0
+    patch = 2 * layer.forward_bytes_per_sample() * batch if name == "Conv2D" else 0
     return batch * act * BYTES, patch
 
 

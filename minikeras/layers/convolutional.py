@@ -232,9 +232,10 @@ class Conv2D(_ActivationMixin, Layer):
                        self.strides, self.dilation_rate)
         return dx.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else dx
 
-    def patch_bytes_per_sample(self) -> int:
-        """Bytes of im2col rows one input sample makes (oh*ow rows of kh*kw*C numbers): what
-        predict bounds by slicing its batches (``Trainer._inference_slice``). 0 unbuilt."""
+    def forward_bytes_per_sample(self) -> int:
+        """Bytes a forward pass holds per input sample besides its output: the im2col rows
+        (oh*ow rows of kh*kw*C numbers). ``predict`` slices its batches so that no layer's
+        exceeds a bound (``Trainer._inference_slice``; any layer may define this). 0 unbuilt."""
         if not self.built or self._input_shape is None:
             return 0
         ah, aw, _ = spatial_axes(self.data_format)

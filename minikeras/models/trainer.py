@@ -287,10 +287,11 @@ class TrainerMixin:
     INFERENCE_PATCH_BYTES = 48 * 2**20
 
     def _inference_slice(self, batch_size: int) -> int:
-        """Rows per forward call in ``predict``: the batch, or fewer when a Conv2D's patch
-        matrix for the whole batch would exceed ``INFERENCE_PATCH_BYTES`` (rows are
-        independent at inference, so the outputs are the same). Stateful models keep whole
-        batches: each row of a batch is a stream with its own state."""
+        """Rows per forward call in ``predict``: the batch, or fewer equal slices when a
+        layer's ``forward_bytes_per_sample()`` (Conv2D: its im2col patch rows) times the
+        batch would exceed ``INFERENCE_PATCH_BYTES`` (rows are independent at inference, so
+        the outputs are the same). Stateful models keep whole batches: each row of a batch
+        is a stream with its own state."""
         layers, patch = list(getattr(self, "layers", [])), 0
         while layers:
             layer = layers.pop()
@@ -298,7 +299,7 @@ class TrainerMixin:
                 return batch_size
             inner = getattr(layer, "layer", None)  # a wrapper's layer (TimeDistributed)
             layers += list(getattr(layer, "layers", [])) + ([inner] if inner is not None else [])
-            patch = max(patch, getattr(layer, "patch_bytes_per_sample", lambda: 0)())
+            patch = max(patch, getattr(layer, "forward_bytes_per_sample", lambda: 0)())
         if patch == 0:
             return batch_size
         slices = -(-batch_size * patch // self.INFERENCE_PATCH_BYTES)  # ceil: equal slices
