@@ -20,8 +20,10 @@ What runs
 Models (``--models``, default all): ``regression``, ``mlp``, ``cnn`` (channels_last),
 ``cnn_channels_first``, ``rnn``, ``lstm`` (stateful), ``autoencoder``, each exactly as in its
 tutorial (the definitions of ``parity_tests/models.py``: same layers, optimizer, loss,
-metrics, batch size), on real MNIST images from ``../shared/data/mnist`` where the model
-reads images. Frameworks (``--frameworks``): minikeras, Keras 3 on TensorFlow (CPU, default
+metrics, batch size), and two models learners grow into (issue 18, defined in
+``benchmarks/suite/growth.py``): ``convnet`` (keras-io simple MNIST convnet, batch 128) and
+``hrnn`` (keras-io hierarchical RNN, TimeDistributed(LSTM(128)) then LSTM(128), batch 32); on
+real MNIST images from ``../shared/data/mnist`` where the model reads images. Frameworks (``--frameworks``): minikeras, Keras 3 on TensorFlow (CPU, default
 threads; starts from minikeras' initial weights) and PyTorch on CPU (an equivalent network,
 see ``benchmarks/suite/torch_models.py``).
 
@@ -56,7 +58,10 @@ The figures
   median over the rounds; brackets give the slowest and the fastest round. ``fit`` adds
   each framework's per-epoch overhead (data adapter, callbacks) to its steps.
 * **peak RSS, MB**: ``ru_maxrss`` of the worker at its end, i.e. the interpreter, the
-  framework, the data and the model together.
+  framework, the data and the model together. The memory table gives it again above the
+  worker's start-up baseline (RSS right after importing the framework), next to the model's
+  analytic working set (``benchmarks/suite/memory.py``: weights and gradients, optimizer
+  state, activations, im2col patch matrices).
 * **start-up to first step, s**: from just before the process is spawned to the end of its
   first training step: interpreter, imports, data, building the model, the first step
   (Keras' includes tracing its train function). What a user waits before anything happens.
@@ -81,8 +86,9 @@ The figures
 Targets (issue 9), in the report's first table with "met?": minikeras' median train ratio
 over Keras >= 5x (regression), 3x (MLP, and above PyTorch), 2x (SimpleRNN), 2x (LSTM, and
 above PyTorch), 1.2x (autoencoder); the CNN's step at >= 85% of its GEMM-only bound; peak RSS
-under a quarter of Keras' for every model; ``import minikeras`` under 0.2 s. "n/a" means a
-framework the target needs was not run.
+under a quarter of Keras' for every model; ``import minikeras`` under 0.2 s. Issue 18 adds:
+convnet >= 0.7x Keras training and >= 1x Keras predict, hrnn >= 1x Keras training. "n/a"
+means a framework the target needs was not run.
 
 The report's first lines give the date, CPU model, cores, load average (start and end: a high
 one means the machine was shared and the figures are low and noisy), library versions, and

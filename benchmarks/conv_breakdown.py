@@ -193,6 +193,28 @@ def machine_rates(rounds: int) -> tuple[float, float]:
     return max(gemm), max(copy)
 
 
+def whole_steps(rounds: int) -> list[str]:
+    """The minikeras step of both models at their batch and at batch 2 (where the arithmetic
+    is negligible, so the step is the per-layer Python and NumPy call overhead)."""
+    import minikeras as mk
+    from benchmarks.suite.growth import build_compiled
+
+    lines = ["## Whole training steps (minikeras)", "",
+             "| model | batch | median, ms | fastest, ms |", "|---|---:|---:|---:|"]
+    rng = np.random.default_rng(0)
+    for key, batch in (("cnn_channels_last", 64), ("convnet", 128)):
+        for b in (batch, 2):
+            mk.utils.set_random_seed(0)
+            model = build_compiled(key, mk, metrics=False)
+            x = rng.random((b, 28, 28, 1), dtype=np.float32)
+            y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, b)]
+            times = interleaved({"step": lambda m=model, x=x, y=y: m.train_on_batch(x, y)},
+                                max(3, rounds // 2))["step"]
+            lines.append(f"| {key} | {b} | {statistics.median(times):.1f} | "
+                         f"{min(times):.1f} |")
+    return lines + [""]
+
+
 def render(rounds: int) -> str:
     t0 = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     load0 = os.getloadavg()
@@ -228,6 +250,7 @@ def render(rounds: int) -> str:
         lines += [f"| {form} | {statistics.median(t):.1f} | {min(t):.1f} |"
                   for form, t in times.items()]
         lines.append("")
+    lines += whole_steps(rounds)
     load1 = os.getloadavg()
     lines.append(f"Load average at the end: {load1[0]:.1f}; finished "
                  f"{time.strftime('%H:%M:%SZ', time.gmtime())}.")

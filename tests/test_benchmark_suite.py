@@ -177,3 +177,14 @@ def test_working_set_counts_weights_optimizer_activations_and_patches():
     assert ws["patch_matrices_mb"] == pytest.approx(2 * 4 * 36 * 9 * 4 / mb)  # cols + dcols
     # input 64, conv z and y 2 x 72, flatten 72, dense 3: per sample, 4 samples, 4 bytes
     assert ws["activations_mb"] == pytest.approx(4 * (64 + 144 + 72 + 3) * 4 / mb)
+
+
+def test_conv_breakdown_forms_compute_the_same_gradients():
+    """The alternative forms the breakdown times are checked against the layers' own when
+    they are built (small shapes here; the timing itself is not run)."""
+    from benchmarks.conv_breakdown import conv_forms, pool_forms
+
+    forms, sizes = conv_forms(2, 6, 6, 3, 4, 3, "same")
+    assert sizes["cols_mb"] > 0 and len(forms) == 11
+    assert forms["dK = cols^T @ dz"]().shape == (27, 4)
+    assert len(pool_forms(2, 6, 6, 3)) == 4
