@@ -23,9 +23,9 @@ tutorial (the definitions of ``parity_tests/models.py``: same layers, optimizer,
 metrics, batch size), and two models learners grow into (issue 18, defined in
 ``benchmarks/suite/growth.py``): ``convnet`` (keras-io simple MNIST convnet, batch 128) and
 ``hrnn`` (keras-io hierarchical RNN, TimeDistributed(LSTM(128)) then LSTM(128), batch 32); on
-real MNIST images from ``../shared/data/mnist`` where the model reads images. Frameworks
-(``--frameworks``): minikeras, Keras 3 on TensorFlow (CPU, default threads; starts from
-minikeras' initial weights) and PyTorch on CPU (an equivalent network,
+real MNIST images (the test split shipped in ``minikeras/datasets/data``) where the model
+reads images. Frameworks (``--frameworks``): minikeras, Keras 3 on TensorFlow (CPU, default
+threads; starts from minikeras' initial weights) and PyTorch on CPU (an equivalent network,
 see ``benchmarks/suite/torch_models.py``).
 
 Each (model, framework) pair gets its own worker process (``benchmarks/suite/worker.py``),

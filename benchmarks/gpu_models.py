@@ -86,6 +86,15 @@ def _cases() -> list[LayerCase]:
         c("Minimum", "minimum", lambda L: L.Minimum(), two),
         c("Concatenate", "concatenate", lambda L: L.Concatenate(axis=-1), [(3, 4), (3, 2)]),
         c("Dot", "dot", lambda L: L.Dot(axes=-1), two),
+        c("ReLU", "relu_capped_leaky",
+          lambda L: L.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.5), (4, 6)),
+        c("LeakyReLU", "leaky_relu", lambda L: L.LeakyReLU(0.2), (4, 6)),
+        c("ELU", "elu", lambda L: L.ELU(alpha=0.5), (4, 6)),
+        c("Softmax", "softmax_axis1", lambda L: L.Softmax(axis=1), (3, 4, 5)),
+        c("PReLU", "prelu_shared",
+          lambda L: L.PReLU(alpha_initializer="random_normal", shared_axes=[1]), (3, 4, 5)),
+        c("RepeatVector", "repeat_vector", lambda L: L.RepeatVector(3), (4, 5)),
+        c("Permute", "permute", lambda L: L.Permute((2, 1)), (3, 4, 5)),
     ]
 
 
@@ -95,6 +104,7 @@ LAYER_CASES: list[LayerCase] = _cases()
 NOT_LAYERS = frozenset({
     "Input", "InputLayer", "InputSpec", "Layer", "deserialize_layer", "serialize_layer",
     "Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+    "Lambda",   # refused at construction (no autodiff): nothing to run
 })
 
 

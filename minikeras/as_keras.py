@@ -16,8 +16,9 @@ In a notebook or a test::
         runpy.run_path("old_script.py")
 
 How: a finder placed first on ``sys.meta_path`` answers every import of ``keras`` and
-``keras.<sub>`` with a minikeras module: ``minikeras.backend`` for ``keras.backend``, the
-thin re-export modules of ``minikeras._keras_shim`` for ``keras.layers``, ``keras.models``...
+``keras.<sub>`` with a minikeras module: ``minikeras.losses`` for ``keras.losses``, the
+thin re-export modules of ``minikeras._keras_shim`` for ``keras.layers``, ``keras.models``,
+``keras.backend`` (settings; its math functions refused: no autodiff)...
 Nothing is copied or patched: the classes are minikeras' own. Keras 1/2 argument spellings
 are translated by ``minikeras.legacy`` (each with a one-line DeprecationWarning, which this
 module makes visible since showing the modern spelling is the point).
@@ -40,8 +41,6 @@ from typing import Any
 _SHIM = "minikeras._keras_shim"
 #: keras modules that are minikeras modules as they are (no Keras 1/2 differences to fix).
 _DIRECT = {
-    "keras.backend": "minikeras.backend",
-    "keras.callbacks": "minikeras.callbacks",
     "keras.activations": "minikeras.activations",
     "keras.initializers": "minikeras.initializers",
     "keras.initializations": "minikeras.initializers",  # Keras 1 name
@@ -90,7 +89,8 @@ class KerasFinder(importlib.abc.MetaPathFinder):
                 "(minikeras.as_keras), which provides keras.models, keras.layers (+ core, "
                 "convolutional, pooling, recurrent, wrappers), keras.optimizers, keras.utils "
                 "(+ np_utils), keras.datasets.mnist, keras.backend, keras.callbacks, "
-                "keras.activations, keras.initializers, keras.losses, keras.metrics.",
+                "keras.activations, keras.initializers, keras.losses, keras.metrics, keras.ops "
+                "(refused: no autodiff).",
                 name=fullname,
             )
         is_package = hasattr(importlib.import_module(module), "__path__")

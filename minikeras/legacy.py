@@ -15,8 +15,8 @@ Keras 2.x), since that is how the old tutorials ran. Keras 3 itself rejects thes
 Keyword names are unambiguous (Keras 3 has no ``output_dim`` anywhere), so they are converted
 for every layer. The positional ``Convolution2D(32, 5, 5)`` is not: in Keras 3 the third
 argument of ``Conv2D`` is ``strides``. It means a 5x5 kernel only for the legacy class
-``Convolution2D`` below, which ``python -m minikeras.as_keras`` serves as ``keras.layers``'
-``Convolution2D`` and ``Conv2D``.
+``Convolution2D`` (in ``layers/legacy_convolution.py``, above this module), which
+``python -m minikeras.as_keras`` serves as ``keras.layers``' ``Convolution2D`` and ``Conv2D``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from minikeras import backend
-from minikeras.layers.convolutional import Conv2D
+from minikeras import backend, registry
 
 # Keras 1 names -> Keras 3 names, per layer family (family = a class name in the MRO).
 _WEIGHTS = [("init", "kernel_initializer"), ("W_regularizer", "kernel_regularizer"),
@@ -34,6 +33,7 @@ _WEIGHTS = [("init", "kernel_initializer"), ("W_regularizer", "kernel_regularize
 _RENAMES: dict[str, list[tuple[str, str]]] = {
     "Dense": [("output_dim", "units"), *_WEIGHTS],
     "Dropout": [("p", "rate")],
+    "LeakyReLU": [("alpha", "negative_slope")],
     "Conv2D": [("nb_filter", "filters"), ("subsample", "strides"), ("border_mode", "padding"),
                ("dim_ordering", "data_format"), *_WEIGHTS],
     "_Pooling2D": [("border_mode", "padding"), ("dim_ordering", "data_format")],
@@ -170,15 +170,8 @@ def _recurrent_shapes(kwargs: dict, where: str) -> None:
         warn(f"input_dim={shape[1]}, input_length={shape[0]}", f"input_shape={shape}", where, 5)
 
 
-class Convolution2D(Conv2D):
-    """Keras 1/2's ``Convolution2D(nb_filter, nb_row, nb_col, border_mode=, subsample=, ...)``.
-
-    A ``Conv2D`` in every respect (same weights, forward, backward, auto-name ``conv2d``)
-    whose positional ``(32, 5, 5)`` means 32 filters of 5x5, as in Keras 1/2. Keras 3's own
-    ``Convolution2D`` is a plain alias of ``Conv2D``, where the same call silently means a
-    kernel of width 5 with strides 5; minikeras.layers.Convolution2D is this class, because
-    only old code uses that name and it means the Keras 1/2 thing.
-    """
-
-    # Read by convert_layer_arguments; Conv2D's wrapped __init__ runs with cls=Convolution2D.
-    _legacy_positional_kernel = True
+def __getattr__(name: str) -> Any:
+    # Convolution2D is a layer (minikeras/layers/legacy_convolution.py), above this module
+    if name == "Convolution2D":
+        return registry.get("Convolution2D")
+    raise AttributeError(f"module 'minikeras.legacy' has no attribute {name!r}")

@@ -6,10 +6,13 @@ then reduces as Keras does (``sum_over_batch_size``):
 
     L = Σ wᵢ lᵢ / (number of entries of l)        dL/dŷ = dl/dŷ · wᵢ / (number of entries of l)
 
-Cross-entropy after a softmax (or sigmoid) layer is computed from that layer's *logits* z,
-as Keras' TensorFlow backend does: −Σ y·log_softmax(z), with no clipping, and its gradient
-is taken with respect to z (``softmax(z)·Σy − y``). On probabilities (``predict`` output,
-custom models) the clipped formula is used instead.
+The categorical cross-entropies after a softmax layer, and the binary one after a sigmoid,
+are computed from that layer's *logits* z, as Keras' TensorFlow backend does:
+−Σ y·log_softmax(z), with no clipping, and the gradient is taken with respect to z
+(``softmax(z)·Σy − y``). Every other output (and ``predict``'s probabilities) gets the
+clipped formula on the outputs themselves. Keras also takes a shortcut for the mismatched
+pairs (log_softmax of a sigmoid's logits, sigmoid cross-entropy of a softmax's), which is not
+the cross-entropy of the model's outputs: minikeras does not (see parity_report.md).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikeras import activations, backend
+from minikeras.no_autodiff import loss_function_error
 
 
 def _xp() -> Any:
@@ -56,7 +60,8 @@ class Loss:
     """Base: ``__call__`` gives the reduced value; ``compute`` gives what training needs."""
 
     name = "loss"
-    uses_logits = False  # True: can compute from the pre-activation of a softmax/sigmoid
+    #: the activation ("softmax", "sigmoid") after which ``compute`` takes that layer's logits
+    logits_of: str | None = None
 
     def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size") -> None:
         if name is not None:
@@ -114,10 +119,8 @@ class MeanAbsoluteError(Loss):
 
 
 class _Crossentropy(Loss):
-    """Cross-entropies take ``from_logits``; after a softmax/sigmoid layer the model passes
-    that layer's logits to ``compute`` even when ``from_logits`` is False."""
-
-    uses_logits = True
+    """Cross-entropies take ``from_logits``; after a layer ending in ``logits_of`` the model
+    passes that layer's logits to ``compute`` even when ``from_logits`` is False."""
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  **kwargs: Any) -> None:
@@ -140,8 +143,7 @@ class CategoricalCrossentropy(_Crossentropy):
     """
 
     name = "categorical_crossentropy"
-    uses_logits = True
-
+    logits_of = "softmax"
 
     def _check(self, y_true: Any, y_pred: Any) -> None:
         if tuple(y_true.shape) != tuple(y_pred.shape):
@@ -170,13 +172,13 @@ class CategoricalCrossentropy(_Crossentropy):
         return loss, grad, False
 
 
-
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Integer labels k.
 
     From logits z:        l = −log_softmax(z)_k;     dl/dz = softmax(z) − onehot(k)
-    From probabilities p: pc = clip(p, ε, 1−ε) *first*, then l = −log(pc_k / Σ pc);
-                          dl/dp_j = (1/Σpc − [j = k]/pc_k) where p_j is inside the clip range
+    From probabilities p: pc = clip(p, ε, 1−ε) *first*, total = Σ pc, picked = pc_k,
+                          l = −(log picked − log total);
+                          dl/dp_j = (1/total − [j = k]/picked) where p_j is inside the clip range
     """
 
     name = "sparse_categorical_crossentropy"
@@ -210,8 +212,7 @@ class BinaryCrossentropy(_Crossentropy):
     """
 
     name = "binary_crossentropy"
-    uses_logits = True
-
+    logits_of = "sigmoid"
 
     def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
         xp = _xp()
@@ -235,7 +236,6 @@ class BinaryCrossentropy(_Crossentropy):
         return per.mean(axis=-1), grad, False
 
 
-
 _ALIASES: dict[str, type] = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
@@ -249,6 +249,8 @@ _CLASSES = {c.__name__: c for c in _ALIASES.values()}
 def get(identifier: Any) -> Loss:
     """A name (``"mse"``, ``"categorical_crossentropy"``...), a class, or a Loss instance."""
     if isinstance(identifier, Loss):
+        if type(identifier).compute is Loss.compute:   # a Keras-style Loss with only `call`
+            raise loss_function_error(identifier)
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
@@ -262,6 +264,8 @@ def get(identifier: Any) -> Loss:
         return cls()
     if callable(identifier) and getattr(identifier, "__name__", None) in _ALIASES:
         return _ALIASES[identifier.__name__]()
+    if callable(identifier):
+        raise loss_function_error(identifier)
     raise ValueError(
         f"Could not interpret loss identifier: {identifier!r}. minikeras needs a named loss (or "
         "a Loss subclass with `compute`) because it must know the loss' derivative."

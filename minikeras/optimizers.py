@@ -16,6 +16,7 @@ import numpy as np
 
 from minikeras import backend
 from minikeras.parameter_pack import ParameterPack, packable
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 
@@ -42,7 +43,8 @@ class Optimizer:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(
-                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set.")
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
         if weight_decay:
             raise NotImplementedError("weight_decay is not supported by minikeras yet.")
         if not callable(learning_rate) and not isinstance(learning_rate, float | np.floating):
@@ -50,6 +52,12 @@ class Optimizer:
                 "Argument `learning_rate` should be float, or an instance of LearningRateSchedule,"
                 f" or a callable that takes an `iterations` argument. Received: {learning_rate!r}"
             )
+        # Checks at the door, kept in one block (a likely mistake is accepted with a warning).
+        where = type(self).__name__
+        validation.check_learning_rate(learning_rate, where)
+        for arg, clip in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                          ("global_clipnorm", global_clipnorm)):
+            validation.check_float_in(clip, arg, where, 0.0, float("inf"), allow_none=True)
         self._learning_rate = learning_rate
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.name = name or type(self).__name__.lower()
@@ -176,8 +184,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
-        if not isinstance(momentum, float) or not 0 <= momentum <= 1:
-            raise ValueError("`momentum` must be a float between [0, 1].")
+        validation.check_float_in(momentum, "momentum", "SGD", 0.0, 1.0, float_only=True)
         self.momentum, self.nesterov = momentum, nesterov
         self._slot_names = ("momentum",) if momentum else ()
 
@@ -203,6 +210,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, **kwargs: Any) -> None:
+        validation.check_hyperparameters("RMSprop", rho=rho, momentum=momentum, epsilon=epsilon)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
         self._slot_names = ("velocity",) + (("momentum",) if momentum > 0 else ()) + (
@@ -240,6 +248,7 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> None:
+        validation.check_hyperparameters("Adam", beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
         self._slot_names = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())

@@ -18,20 +18,14 @@ A run of one model (described in ``parity_tests/models.py``) goes like this:
 from __future__ import annotations
 
 import functools
-import gzip
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-_REPO = Path(__file__).resolve().parents[1]
-# shared/ sits beside the repository (../shared) or, on some machines, inside it (shared/).
-MNIST_DIRS = [Path(p) for p in (os.environ.get("MINIKERAS_MNIST_DIR"),) if p] + [
-    _REPO.parent / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist"]
 N_TRAIN, N_EVAL = 8000, 2000
 SEED = 1234
 
@@ -81,24 +75,11 @@ def fresh_session(fw: Any, seed: int) -> None:
 # --------------------------------------------------------------------------- data
 @functools.lru_cache(maxsize=1)
 def load_mnist() -> tuple[np.ndarray, np.ndarray]:
-    """The real MNIST test split (10,000 images), read from its IDX files with gzip + NumPy."""
-    for folder in MNIST_DIRS:
-        img_path = folder / "t10k-images-idx3-ubyte.gz"
-        lbl_path = folder / "t10k-labels-idx1-ubyte.gz"
-        if img_path.is_file() and lbl_path.is_file():
-            break
-    else:
-        raise FileNotFoundError(
-            "MNIST test split (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) not found "
-            f"in {', '.join(map(str, MNIST_DIRS))}; set MINIKERAS_MNIST_DIR to its folder.")
-    with gzip.open(img_path, "rb") as f:
-        raw = f.read()
-    if int.from_bytes(raw[:4], "big") != 2051:
-        raise ValueError(f"{img_path} is not an IDX image file (magic 2051)")
-    images = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 28, 28)
-    with gzip.open(lbl_path, "rb") as f:
-        labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
-    return images, labels
+    """The real MNIST test split (10,000 images, uint8), through minikeras' one IDX reader:
+    the copy shipped in ``minikeras/datasets/data`` (or ``$MINIKERAS_MNIST_DIR``)."""
+    from minikeras.datasets import mnist
+
+    return mnist.load_test_split()
 
 
 def one_hot(labels: np.ndarray, n: int = 10) -> np.ndarray:

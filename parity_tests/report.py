@@ -173,7 +173,27 @@ def write_report(results: list[tuple[Comparison, Comparison]], skipped: list[str
     for c, _ in results:
         rel = os.path.relpath(PLOTS / _png_name(c), out.parent)
         lines += [f"### {c.title} ({c.direction})", "", f"![{c.key}]({rel})", ""]
+    lines += kept_sections(out)
     out.write_text("\n".join(lines) + "\n")
+
+
+#: the "## " sections this script writes; every other one in the report is written by hand
+#: (Keras' deviations, each measured with a minimal reproducer; other parity runs) and kept
+GENERATED_SECTIONS = {"## Loss curves"}
+
+
+def kept_sections(out: Path) -> list[str]:
+    """The hand-written "## " sections of the report already at ``out``, in their order."""
+    if not out.exists():
+        return []
+    kept: list[str] = []
+    keep = False
+    for line in out.read_text().splitlines():
+        if line.startswith("## "):
+            keep = line.strip() not in GENERATED_SECTIONS
+        if keep:
+            kept.append(line)
+    return kept
 
 
 def _png_name(c: Comparison) -> str:

@@ -8,10 +8,7 @@ tutorial CNN in both data formats, 20 ``train_on_batch`` steps of Adam(1e-4) on 
 
 from __future__ import annotations
 
-import gzip
 import itertools
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,12 +17,12 @@ import pytest
 import minikeras
 from benchmarks.bench_cnn import build_cnn as tutorial_cnn  # one definition of the model
 from minikeras import layers as mk
+from parity_tests.harness import load_mnist
 
 pytestmark = pytest.mark.parity
 
 pytest.importorskip("keras")
 ATOL = RTOL = 1e-5
-MNIST_DIR = Path(os.environ.get("MINIKERAS_MNIST_DIR", "/work/shared/data/mnist"))
 
 
 def _configs(seed: int, count: int) -> list[tuple]:
@@ -124,14 +121,9 @@ def test_max_pool_ties_route_like_tf(keras):
 
 # --------------------------------------------------------------------------- tutorial CNN
 def _mnist(n: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The first n images of the real MNIST test split, read from the IDX gz files, /255."""
-    images = MNIST_DIR / "t10k-images-idx3-ubyte.gz"
-    if not images.exists():
-        pytest.skip(f"MNIST IDX files not found under {MNIST_DIR}")
-    with gzip.open(images, "rb") as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16)[:n * 784]
-    with gzip.open(MNIST_DIR / "t10k-labels-idx1-ubyte.gz", "rb") as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
+    """The first n images of the real MNIST test split (minikeras' shipped IDX files), /255."""
+    x, labels = load_mnist()
+    x, labels = x[:n], labels[:n]
     return (x.astype(np.float32) / 255.0).reshape(n, *shape), np.eye(10, dtype=np.float32)[labels]
 
 

@@ -20,13 +20,6 @@ from minikeras.datasets.idx import load_idx_pair
 from minikeras.utils import file_utils
 from minikeras.utils.file_utils import DownloadError, get_file, hash_file
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-# sha256 of the uncompressed IDX files, from shared/data/mnist/README.md
-SHARED_SHA256 = {
-    mnist.TEST_IMAGES: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    mnist.TEST_LABELS: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
-
 
 @pytest.fixture(autouse=True)
 def keras_home(tmp_path, monkeypatch):
@@ -178,25 +171,22 @@ def test_read_idx_rejects_bad_files(tmp_path):
         load_idx_pair(x, y)
 
 
-def test_shipped_sample_is_real_mnist():
-    x, y = load_idx_pair(mnist.SAMPLE_IMAGES, mnist.SAMPLE_LABELS)
-    assert x.shape == (1000, 28, 28) and y.shape == (1000,)
+def test_shipped_test_split_is_real_mnist():
+    """The shipped files are the published test split: sha256 of the uncompressed bytes as in
+    data/README.md, 10,000 images, the famous first labels, and under 2 MB on disk."""
+    total = 0
+    for name, digest in mnist.TEST_SHA256.items():
+        path = mnist.PACKAGE_DIR / name
+        assert hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest() == digest
+        assert digest in (mnist.PACKAGE_DIR / "README.md").read_text()
+        total += path.stat().st_size
+    assert total < 2_000_000
+    x, y = mnist.load_test_split()
+    assert x.shape == (10000, 28, 28) and y.shape == (10000,)
     assert x.dtype == np.uint8 and y.dtype == np.uint8
     assert set(np.unique(y)) == set(range(10)) and x.max() == 255
-    assert y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # the famous first test labels
-    total = mnist.SAMPLE_IMAGES.stat().st_size + mnist.SAMPLE_LABELS.stat().st_size
-    assert total < 1_000_000
-
-
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data/mnist not present")
-def test_shared_test_split_and_sample_agree():
-    for name, digest in SHARED_SHA256.items():
-        assert hashlib.sha256(gzip.decompress((SHARED / name).read_bytes())).hexdigest() == digest
-    x, y = mnist.load_test_split()
-    assert x.shape == (10000, 28, 28) and y.shape == (10000,) and x.dtype == np.uint8
-    xs, ys = load_idx_pair(mnist.SAMPLE_IMAGES, mnist.SAMPLE_LABELS)
-    np.testing.assert_array_equal(xs, x[:1000])
-    np.testing.assert_array_equal(ys, y[:1000])
+    assert y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 # --- MNIST loaders --------------------------------------------------------------------------
@@ -217,10 +207,14 @@ def test_load_test_split_from_path_and_env(tmp_path, monkeypatch):
         mnist.load_test_split()
 
 
-def test_load_test_split_falls_back_to_shipped_sample(monkeypatch):
-    monkeypatch.setattr(mnist, "_SHARED_DIRS", ())
-    x, y = mnist.load_test_split()
-    assert x.shape == (1000, 28, 28) and y.shape == (1000,)
+def test_load_test_split_needs_nothing_beside_the_package(monkeypatch):
+    """With no path and no $MINIKERAS_MNIST_DIR the shipped copy is read (never ../shared)."""
+    images, labels, source = mnist._find_test_split(None)
+    assert images.parent == mnist.PACKAGE_DIR and labels.parent == mnist.PACKAGE_DIR
+    assert "shipped" in source
+    monkeypatch.setattr(mnist, "PACKAGE_DIR", Path("/nonexistent"))
+    with pytest.raises(FileNotFoundError, match="shipped with minikeras is missing"):
+        mnist.load_test_split()
 
 
 def test_load_data_from_cache_like_keras(tmp_path, keras_home, monkeypatch):
@@ -245,7 +239,7 @@ def test_load_data_offline_error(keras_home, offline):
 
 def test_load_data_or_fallback_offline(offline, capsys):
     (x_train, y_train), (x_test, y_test), info = mnist.load_data_or_fallback()
-    n = len(mnist.load_test_split()[0])  # 10,000 with shared/, else the 1,000 sample
+    n = 10000
     assert (len(x_train), len(x_test)) == (n * 8 // 10, n * 2 // 10)
     assert x_train.shape[1:] == (28, 28) and x_train.dtype == np.uint8
     assert not info.full

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import warnings
@@ -169,7 +170,9 @@ def test_install_serves_keras_and_uninstall_restores():
 
         assert keras.layers.Dense is layers.Dense and core.Dense is layers.Dense
         assert conv.Convolution2D is legacy.Convolution2D and keras.layers.Conv2D is conv.Conv2D
-        assert rec.LSTM is layers.LSTM and K is backend and shim_np_utils is np_utils
+        assert rec.LSTM is layers.LSTM and shim_np_utils is np_utils
+        # keras.backend: minikeras.backend's settings (its math functions are refused)
+        assert K.image_data_format is backend.image_data_format
         assert Sequential is mk.Sequential and Model is mk.Model
         assert type(RMSprop(0.01, 0.8, 1e-6)).__name__ == "RMSprop"
         # Keras 2 positional order (lr, rho, epsilon), where Keras 3 has momentum third
@@ -238,3 +241,20 @@ def test_command_line_runs_a_script_unchanged(tmp_path):
     assert "test cost:" in proc.stdout
     # the modern spelling is shown, pointing at the script's own line
     assert "regression_keras1.py" in proc.stderr and "use `units=1`" in proc.stderr
+
+
+def test_command_line_runs_the_saving_tutorial_on_1d_data(tmp_path):
+    """The seed's saving tutorial as written: 1-D X through train_on_batch, model.save('.h5'),
+    del, load_model, predict on X_test[0:2] (Keras 3 expands (N,) to (N, 1) for Input (1,))."""
+    proc = subprocess.run([sys.executable, "-m", "minikeras.as_keras",
+                           str(SCRIPTS / "save_load_keras1.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "my_model.h5").is_file()
+    lines = dict(line.split(":", 1) for line in proc.stdout.replace("\n ", " ").splitlines()
+                 if line.startswith("test "))
+    before = np.array(re.findall(r"[-+\d.e]+", lines["test before save"]), float)
+    after = np.array(re.findall(r"[-+\d.e]+", lines["test after load"]), float)
+    assert before.shape == (2,) and np.array_equal(before, after)
+    assert np.all(np.isfinite(before)) and np.all(np.abs(before - 2) < 1)

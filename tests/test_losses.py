@@ -10,6 +10,7 @@ import pytest
 
 from minikeras import Sequential, backend, layers, losses
 from minikeras.activations import sigmoid, softmax
+from minikeras.utils import gradient_check
 
 EPS = 1e-7
 
@@ -244,3 +245,24 @@ def test_model_loss_and_grads_with_sample_weight(float64: None, loss: str, activ
         numeric[idx] = (up - down) / 2e-6
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
     assert backend.floatx() == "float64"
+
+
+@pytest.mark.parametrize("activation,loss,kind", [
+    ("sigmoid", "categorical_crossentropy", "onehot"),
+    ("sigmoid", "sparse_categorical_crossentropy", "labels"),
+    ("softmax", "binary_crossentropy", "binary"),
+])
+def test_other_activation_gets_the_loss_of_its_outputs(activation: str, loss: str,
+                                                       kind: str) -> None:
+    """No shortcut through another activation's logits (Keras takes one: parity_report.md):
+    the loss is the cross-entropy of the outputs, and training follows its gradient."""
+    model = Sequential([layers.Input((4,)), layers.Dense(3, activation=activation)])
+    model.compile("sgd", loss)
+    x = _rng(21).standard_normal((6, 4))
+    y = _targets(kind, (6, 3))
+    outs = model._forward([backend.to_device(x.astype("float32"))], training=True)
+    value, _, flags = model._loss_and_grads([y], outs, None)
+    assert flags == [False]
+    np.testing.assert_allclose(value, losses.get(loss).values(y, outs[0]).mean(), rtol=1e-6)
+    report = gradient_check(model, x, y, verbose=False)
+    assert max(report.values()) < 1e-6, report

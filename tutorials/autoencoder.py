@@ -29,7 +29,7 @@
 #
 # **What happens inside minikeras**
 #
-# - [`Input` and calling a layer on a tensor](../minikeras/models/graph.py) record nodes of a
+# - [`Input` and calling a layer on a tensor](../minikeras/graph.py) record nodes of a
 #   graph; [`Functional`](../minikeras/models/functional.py) orders them and runs each
 #   layer's `forward` in that order, and each `backward` in the reverse order. A layer used
 #   by two models keeps one cache per call, so the shared layers are not confused.

@@ -5,8 +5,8 @@ come from ``parity_tests/models.py`` (``SPECS``), the one description of the six
 that the parity tests train in Keras and minikeras side by side, so a benchmark cannot time a
 model that drifted from its tutorial. This module only adds how much work one round does.
 
-Data are the ones the parity tests use: the real MNIST test split (from
-``../shared/data/mnist``) for the image models, the tutorials' own generated data for the
+Data are the ones the parity tests use: the real MNIST test split (shipped
+in ``minikeras/datasets/data``) for the image models, the tutorials' own generated data for the
 regression and the stateful LSTM. Arrays are tiled when a round needs more rows than exist.
 """
 

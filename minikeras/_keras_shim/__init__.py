@@ -8,11 +8,20 @@ Modules that are minikeras modules unchanged (``keras.backend``, ``keras.callbac
 aliased directly by ``minikeras.as_keras``.
 """
 
-from minikeras import activations, backend, callbacks, initializers, losses, metrics
-from minikeras._keras_shim import datasets, layers, models, optimizers, utils
+from minikeras import activations, initializers, losses, metrics
+from minikeras._keras_shim import (
+    backend,
+    callbacks,
+    datasets,
+    layers,
+    models,
+    ops,
+    optimizers,
+    utils,
+)
 from minikeras._keras_shim.models import Model, Sequential
-from minikeras.models.graph import Input
+from minikeras.graph import Input
 
 __version__ = "2.0.0-minikeras"  # old scripts print or compare it; minikeras speaks Keras 2
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks", "datasets",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "utils"]
+           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "utils"]

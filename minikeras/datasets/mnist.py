@@ -2,8 +2,8 @@
 
 - `load_data()`: exactly Keras' `keras.datasets.mnist.load_data()` - the full dataset
   (60,000 train / 10,000 test), from `mnist.npz` in the Keras cache (downloaded once).
-- `load_test_split()`: the real 10,000-image test split from IDX files on disk, no network;
-  if they are not found, the 1,000-image sample shipped in `minikeras/datasets/data/`.
+- `load_test_split()`: the real 10,000-image test split, read offline from the original IDX
+  files shipped in `minikeras/datasets/data/` (or from a folder you name).
 - `load_data_or_fallback()`: `load_data()` when possible, otherwise a seeded 80/20 split of
   `load_test_split()`, announced with a printed message (and returned as `info`).
 
@@ -28,13 +28,14 @@ FILE_HASH = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 ENV_DIR = "MINIKERAS_MNIST_DIR"
-_SAMPLE_DIR = Path(__file__).resolve().parent / "data"
-SAMPLE_IMAGES = _SAMPLE_DIR / "mnist-test-first1000-images-idx3-ubyte.gz"
-SAMPLE_LABELS = _SAMPLE_DIR / "mnist-test-first1000-labels-idx1-ubyte.gz"
-# <repo>/minikeras/datasets/mnist.py -> <repo>; the project keeps shared/ beside the repo
-# (../shared) or, on some machines, inside it (shared/).
-_REPO = Path(__file__).resolve().parents[2]
-_SHARED_DIRS = (_REPO.parent / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist")
+# The package ships the test split (origin, license and sha256 in data/README.md), so a fresh
+# clone or install needs neither a network nor any folder beside the repository.
+PACKAGE_DIR = Path(__file__).resolve().parent / "data"
+# sha256 of the *uncompressed* IDX files, as published with the split (data/README.md).
+TEST_SHA256 = {
+    TEST_IMAGES: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    TEST_LABELS: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
 
 Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -63,7 +64,7 @@ def load_data(path: str = "mnist.npz") -> Split:
 
 
 def _find_test_split(path: str | os.PathLike | None) -> tuple[Path, Path, str]:
-    """(images file, labels file, description) of the first test split found."""
+    """(images file, labels file, description) of the test split to read."""
     def pair(folder: Path) -> tuple[Path, Path]:
         return folder / TEST_IMAGES, folder / TEST_LABELS
 
@@ -76,26 +77,24 @@ def _find_test_split(path: str | os.PathLike | None) -> tuple[Path, Path, str]:
                     f"MNIST test split not found: {what}={str(chosen)!r} must be a folder "
                     f"holding {TEST_IMAGES} and {TEST_LABELS}."
                 )
-            return images, labels, f"MNIST test split from {images.parent}"
-    for folder in _SHARED_DIRS:
-        images, labels = pair(folder)
-        if images.is_file() and labels.is_file():
-            return images, labels, f"MNIST test split from {folder}"
-    return SAMPLE_IMAGES, SAMPLE_LABELS, (
-        "the 1,000-image MNIST test sample shipped in minikeras/datasets/data "
-        f"(the 10,000-image split was not found; set ${ENV_DIR} to the folder holding "
-        f"{TEST_IMAGES} and {TEST_LABELS})"
-    )
+            return images, labels, f"the MNIST test split from {images.parent}"
+    images, labels = pair(PACKAGE_DIR)
+    if not (images.is_file() and labels.is_file()):
+        raise FileNotFoundError(
+            f"The MNIST test split shipped with minikeras is missing: expected {images} and "
+            f"{labels} (see {PACKAGE_DIR / 'README.md'}); reinstall minikeras or set "
+            f"${ENV_DIR} to a folder holding {TEST_IMAGES} and {TEST_LABELS}."
+        )
+    return images, labels, "the 10,000-image MNIST test split shipped in minikeras/datasets/data"
 
 
 def load_test_split(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The real MNIST test split `(x, y)`, read offline from the original IDX files.
 
-    Looks, in order, in: `path`; `$MINIKERAS_MNIST_DIR`; `../shared/data/mnist` next to
-    the repository (or `shared/data/mnist` inside it). Each must hold
-    `t10k-images-idx3-ubyte.gz` and `t10k-labels-idx1-ubyte.gz` -> 10,000 images. If none
-    is found, returns the first 1,000 test images shipped with the package.
-    `x` is uint8 (N, 28, 28), `y` uint8 (N,), same conventions as `load_data()`.
+    Reads `t10k-images-idx3-ubyte.gz` and `t10k-labels-idx1-ubyte.gz` from `path` if
+    given, else from `$MINIKERAS_MNIST_DIR` if set, else from the copy shipped in
+    `minikeras/datasets/data/` -> 10,000 images. `x` is uint8 (N, 28, 28), `y` uint8 (N,),
+    same conventions as `load_data()`.
 
     Raises:
         FileNotFoundError: `path` or `$MINIKERAS_MNIST_DIR` is set but lacks the files.
@@ -124,8 +123,8 @@ def load_data_or_fallback(
     and `info.full` / `info.message` saying which data it is (print it next to any
     accuracy). Without full MNIST, the images of `load_test_split()` are shuffled with
     `seed` (the test set's first half is easier than its second, so a plain cut would
-    be biased) and cut `train_fraction` / rest: 8,000 / 2,000 of the 10,000 test images,
-    or 800 / 200 of the shipped sample. The message is printed when `verbose`.
+    be biased) and cut `train_fraction` / rest: 8,000 / 2,000 of the
+    10,000 test images. The message is printed when `verbose`.
     """
     try:
         (x_train, y_train), (x_test, y_test) = load_data(path)

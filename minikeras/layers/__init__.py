@@ -1,13 +1,14 @@
 """All layers, under their Keras names."""
 
+from minikeras.graph import Input
 from minikeras.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, Reshape
 from minikeras.layers.layer import InputSpec, Layer
 from minikeras.layers.serialization import deserialize_layer, serialize_layer
-from minikeras.models.graph import Input
 
 # layer modules (one concept per file) are added below
 # isort: split
 from minikeras.layers.convolutional import Conv2D, UpSampling2D, ZeroPadding2D
+from minikeras.layers.legacy_convolution import Convolution2D  # Keras 1/2's (filters, rows, cols)
 from minikeras.layers.merging import (
     Add,
     Average,
@@ -31,7 +32,6 @@ from minikeras.layers.pooling import (
 )
 from minikeras.layers.recurrent import GRU, LSTM, SimpleRNN
 from minikeras.layers.wrappers import TimeDistributed
-from minikeras.legacy import Convolution2D  # Keras 1/2 meaning of (filters, rows, cols)
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec",
            "Layer", "Reshape", "deserialize_layer", "serialize_layer"]
@@ -41,3 +41,12 @@ __all__ += ["AveragePooling2D", "AvgPool2D", "Conv2D", "Convolution2D", "GlobalA
             "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]
 __all__ += ["Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
             "add", "concatenate"]
+
+# activation layers, RepeatVector, Permute (issue 16)
+# isort: split
+from minikeras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E402
+from minikeras.layers.lambda_layer import Lambda  # noqa: E402
+from minikeras.layers.permute import Permute  # noqa: E402
+from minikeras.layers.repeat_vector import RepeatVector  # noqa: E402
+
+__all__ += ["ELU", "Lambda", "LeakyReLU", "PReLU", "Permute", "ReLU", "RepeatVector", "Softmax"]

@@ -9,6 +9,7 @@ import numpy as np
 
 from minikeras import activations, backend
 from minikeras.layers.layer import InputSpec, Layer, Shape, _NoInputWarning, reject_unsupported
+from minikeras.utils import validation
 
 
 class InputLayer(_NoInputWarning, Layer):
@@ -23,6 +24,7 @@ class InputLayer(_NoInputWarning, Layer):
             batch_shape = kwargs.pop("batch_input_shape")
         kwargs.pop("sparse", None)
         kwargs.pop("ragged", None)
+        validation.check_input_args(shape, batch_size, dtype, batch_shape)
         if shape is None and batch_shape is None:
             raise ValueError("You must pass a `shape` argument to InputLayer (or `batch_shape`).")
         if batch_shape is None:
@@ -232,6 +234,7 @@ class Reshape(Layer):
     """Reshape every sample to ``target_shape`` (one entry may be -1); backward undoes it."""
 
     def __init__(self, target_shape: tuple[int, ...], **kwargs: Any) -> None:
+        validation.check_target_shape(target_shape, f"Reshape {kwargs.get('name', '')}".strip())
         super().__init__(**kwargs)
         self.target_shape = tuple(target_shape)
 
@@ -274,7 +277,7 @@ class Dropout(Layer):
     def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not 0 <= rate <= 1:
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
             raise ValueError(f"Invalid value received for argument `rate`. Expected a float "
                              f"value between 0 and 1. Received: rate={rate}")
         self.rate = float(rate)

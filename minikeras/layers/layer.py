@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from minikeras import backend, initializers
+from minikeras import backend, initializers, registry
+from minikeras.utils import validation
 from minikeras.variable import Variable
 
 Shape = tuple[int | None, ...]
@@ -57,8 +58,13 @@ class InputSpec:
 class Layer:
     """Base class: naming, building, weights, shape checks and the forward/backward contract."""
 
+    #: registry key = prefix + class name ("ops." for operations, whose names repeat layers')
+    _registry_prefix = ""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("minikeras."):  # so that loading, Input, legacy find it
+            registry.register(cls, cls._registry_prefix + cls.__name__)
         init = cls.__dict__.get("__init__")
         if init is None:
             return
@@ -90,6 +96,8 @@ class Layer:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
             )
+        validation.check_layer_args(type(self).__name__, dtype, input_shape, batch_input_shape,
+                                    input_dim, batch_size)
         self.name = name or backend.unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype = str(np.dtype(dtype)) if dtype is not None else backend.floatx()
@@ -256,7 +264,7 @@ class Layer:
     # ------------------------------------------------------------------ calling
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """Eager call on data (returns data), or symbolic call on ``Input`` tensors (graph)."""
-        from minikeras.models import graph
+        from minikeras import graph
 
         if graph.is_symbolic(inputs):
             return graph.call_layer(self, inputs, *args, **kwargs)
@@ -287,6 +295,12 @@ class Layer:
         and then call ``backward_from_logits`` instead of ``backward``.
         """
         return None
+
+    def output_activation(self) -> str | None:
+        """The activation whose input ``output_logits()`` returns (``"softmax"``,
+        ``"sigmoid"``), or ``None``: a cross-entropy takes the shortcut only after its own."""
+        activation = getattr(self, "activation", None)
+        return activation.name if getattr(activation, "has_logits", False) else None
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
         """Like ``backward``, but given dz = dL/dz for the logits z of ``output_logits()``:

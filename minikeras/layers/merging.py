@@ -24,6 +24,7 @@ import numpy as np  # host-side shape arithmetic only
 
 from minikeras import backend
 from minikeras.layers.layer import Layer, Shape
+from minikeras.utils import validation
 
 
 def _unbroadcast(grad: Any, shape: tuple) -> Any:
@@ -197,6 +198,7 @@ class Concatenate(_Merge):
     """``y = [x_1 | x_2 | ...]`` along ``axis``; backward cuts dy back into the pieces."""
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+        validation.check_int(axis, "axis", "Concatenate")
         super().__init__(**kwargs)
         self.axis = int(axis)
 

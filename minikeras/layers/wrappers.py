@@ -63,6 +63,9 @@ class TimeDistributed(Layer):
         d = self._inner(self.layer.backward, grad_output)
         return None if d is None else d.reshape(in_shape)
 
+    def output_activation(self) -> str | None:
+        return self.layer.output_activation()
+
     def output_logits(self) -> Any:
         """The inner layer's logits, unfolded to (N, T, ...), when it ends in softmax/sigmoid."""
         if self.cache is None:

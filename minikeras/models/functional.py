@@ -25,8 +25,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from minikeras.graph import KerasTensor, Node
 from minikeras.layers.layer import Layer
-from minikeras.models.graph import KerasTensor, Node
 from minikeras.models.model import Model
 
 
@@ -167,7 +167,13 @@ class Functional(Model):
     # ------------------------------------------------------------------ structure
     @property
     def layers(self) -> list[Layer]:
-        """All layers, InputLayers first (Keras' order: by depth, then by discovery)."""
+        """All layers, InputLayers first (Keras' order: by depth, then by discovery).
+        Operations (``x + y``) are not layers: Keras leaves them out here too."""
+        return [la for la in self._layers if not getattr(la, "is_operation", False)]
+
+    @property
+    def operations(self) -> list[Layer]:
+        """The layers and the operations (``x + y``), in the order of ``layers``."""
         return list(self._layers)
 
     @property
@@ -204,6 +210,9 @@ class Functional(Model):
 
     def _output_shapes(self) -> list[tuple]:
         return [tuple(t.shape) for t in self._outputs]
+
+    def _expected_input_shapes(self) -> list[tuple]:
+        return [tuple(t.shape) for t in self._inputs]
 
     @property
     def cache(self) -> dict[int, Any]:
@@ -270,6 +279,10 @@ class Functional(Model):
             node.layer.cache = self._node_caches.get(id(node))
             logits.append(node.layer.output_logits())
         return logits
+
+    def _output_activations(self) -> list[str | None]:
+        return [None if t.node is None or t.node.is_input or t.node.multi_output
+                else t.node.layer.output_activation() for t in self._outputs]
 
     def _backward(self, grads: list[Any], wrt_logits: list[bool]) -> list[Any]:
         dvalues: dict[int, Any] = {}   # tensor -> dL/d(tensor), summed over its consumers

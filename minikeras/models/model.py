@@ -22,6 +22,7 @@ import numpy as np
 from minikeras import backend, losses, metrics, optimizers
 from minikeras.layers.layer import Layer
 from minikeras.models.trainer import TrainerMixin
+from minikeras.utils import validation
 
 
 class Model(TrainerMixin, Layer):
@@ -118,6 +119,13 @@ class Model(TrainerMixin, Layer):
         logits = self._output_logits()
         return logits[0] if len(logits) == 1 else None
 
+    def output_activation(self) -> str | None:
+        activations = self._output_activations()
+        return activations[0] if len(activations) == 1 else None
+
+    def _output_activations(self) -> list[str | None]:
+        raise NotImplementedError
+
     def backward_from_logits(self, grad_logits: Any) -> Any:
         dxs = self._backward([grad_logits], [True])
         return dxs if len(dxs) > 1 else dxs[0]
@@ -130,12 +138,12 @@ class Model(TrainerMixin, Layer):
     reset_state = reset_states
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        from minikeras.models import graph
+        from minikeras import graph
 
         if graph.is_symbolic(inputs):
             return graph.call_layer(self, inputs, *args, **kwargs)
         training = bool(kwargs.pop("training", False))
-        xs = [backend.to_device(self._cast_x(x)) for x in self._x_list(inputs)]
+        xs = [backend.to_device(x) for x in self._standardize_x(inputs, f"{self.name}(x)")]
         self._ensure_built(xs)
         outs = self._forward(xs, training)
         outs = [backend.to_numpy(o) for o in outs]
@@ -161,6 +169,7 @@ class Model(TrainerMixin, Layer):
         new_optimizer = optimizers.get(optimizer)
         n_out = max(len(self.output_names), 1)
         new_losses = self._per_output(loss, n_out, "loss", losses.get)
+        validation.check_loss_weights(loss_weights)
         lw = loss_weights if loss_weights is not None else 1.0
         new_loss_weights = [float(w) for w in self._per_output(lw, n_out, "loss_weights",
                                                                 lambda w: w)]
@@ -225,12 +234,15 @@ class Model(TrainerMixin, Layer):
     def _loss_and_grads(self, ys: list[Any], outs: list[Any], sample_weight: Any) -> tuple:
         """Step 2: the weighted batch loss, and dL/d(output) (or dL/d(logits)) per output."""
         logits = self._output_logits()
+        activations = self._output_activations()
         total: Any = 0.0
         self._output_losses = [None] * len(self._losses)  # per output, for <name>_loss logs
         grads, flags = [], []
         for i, (loss_fn, lw, y, out) in enumerate(zip(self._losses, self._loss_weights, ys,
                                                       outs, strict=True)):
-            z = logits[i] if loss_fn.uses_logits else None
+            # the shortcut only after the loss' own activation (softmax for the categorical,
+            # sigmoid for the binary cross-entropy); otherwise the loss of the outputs
+            z = logits[i] if loss_fn.logits_of == activations[i] else None
             values, dvalues, wrt_logits = loss_fn.compute(y, out, z)
             n = values.size
             if sample_weight is not None:
@@ -301,7 +313,9 @@ class Model(TrainerMixin, Layer):
             logs[prefix + tracker.name] = backend.to_float(tracker.result())
         for group in self._metrics or []:
             for m in group:
-                logs[prefix + m.name] = backend.to_float(m.result())
+                result = m.result()   # an array for Precision(thresholds=[...]), as in Keras
+                logs[prefix + m.name] = (backend.to_float(result) if result.ndim == 0
+                                         else backend.to_numpy(result))
         return dict(sorted(logs.items()))
 
     # ------------------------------------------------------------------ weights

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from minikeras import graph
 from minikeras.layers.core import InputLayer
 from minikeras.layers.layer import Layer
-from minikeras.models import graph
 from minikeras.models.model import Model
 
 
@@ -118,6 +118,15 @@ class Sequential(Model):
     def _output_shapes(self) -> list[tuple]:
         return [self._output_shape]
 
+    def _expected_input_shapes(self) -> list[tuple] | None:
+        """The declared input shape, or the one the model was built from (Keras 3 adjusts
+        data rank against it); None before either exists."""
+        shape = self._declared_input_shape()
+        if shape is None and self.built and self._layers and all(
+                la.built for la in self._layers):
+            shape = self._input_shape
+        return None if shape is None else [tuple(shape)]
+
     @property
     def output_names(self) -> list[str]:
         return [self._layers[-1].name] if self._layers else ["output"]
@@ -151,6 +160,9 @@ class Sequential(Model):
 
     def _output_logits(self) -> list[Any]:
         return [self._layers[-1].output_logits()]
+
+    def _output_activations(self) -> list[str | None]:
+        return [self._layers[-1].output_activation()]
 
     def get_config(self) -> dict[str, Any]:
         from minikeras.layers import serialize_layer

@@ -40,8 +40,11 @@ def _params_text(layer: Any) -> str:
 
 
 def _row(cells: list[str], widths: list[int], right: set[int]) -> str:
-    """One table row; a cell too long for its column wraps at spaces (as rich does)."""
-    wrapped = [textwrap.wrap(cell, w - 2) or [""] for cell, w in zip(cells, widths, strict=True)]
+    """One table row; a cell too long for its column wraps at spaces, and a word longer
+    than the column is cut with an ellipsis (as rich does for Keras)."""
+    wrapped = [[line if len(line) <= w - 2 else line[: w - 3] + "…"
+                for line in textwrap.wrap(cell, w - 2, break_long_words=False)] or [""]
+               for cell, w in zip(cells, widths, strict=True)]
     lines = []
     for k in range(max(len(c) for c in wrapped)):
         parts = []
@@ -88,7 +91,7 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print, show_flops
         " " + (h.rjust(w - 2) if i in right else h.ljust(w - 2)) + " "
         for i, (h, w) in enumerate(zip(headers, widths, strict=True))) + "┃")
     out.append(line("┡", "╇", "┩"))
-    layers = list(model.layers)
+    layers = list(getattr(model, "operations", model.layers))   # x + y prints too, as in Keras
     for i, layer in enumerate(layers):
         cells = [f"{layer.name} ({type(layer).__name__})", _shape_text(layer),
                  _params_text(layer)]
@@ -161,6 +164,7 @@ def layer_flops(layer: Any, input_shape: Any = None) -> int | None:
     The backward pass of a layer with weights costs about twice its forward: one product for
     dL/dW and one for dL/dx. None when a shape is unknown.
     """
+    from minikeras import ops
     from minikeras.layers import convolutional, core, merging, pooling, rnn_base, wrappers
 
     if hasattr(layer, "_forward"):                                   # a nested model
@@ -197,6 +201,12 @@ def layer_flops(layer: Any, input_shape: Any = None) -> int | None:
         return out * (len(shape) - 1)
     if isinstance(layer, core.Activation | core.Dropout):
         return out
+    if isinstance(layer, ops.Matmul):
+        a = layer.arguments_with(layer._input_shape)[0]   # a's shape, or the constant a
+        inner = a[-1] if isinstance(a, tuple) else np.shape(a)[-1]
+        return None if inner is None else out * 2 * inner
+    if isinstance(layer, ops.Operation) and not isinstance(layer, ops.GetItem):
+        return out            # one arithmetic operation per output element
     return 0                  # reshapes, padding, copies: data movement, no arithmetic
 
 

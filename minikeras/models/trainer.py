@@ -15,6 +15,8 @@ import numpy as np
 
 from minikeras import backend
 from minikeras.callbacks import Callback, CallbackList, History, ProgbarLogger
+from minikeras.models.data_adapter import DataMixin
+from minikeras.utils import validation
 from minikeras.utils.progbar import Progbar
 
 
@@ -24,15 +26,44 @@ def _host_or_device(a: Any) -> Any:
     return a if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
 
 
+def class_weight_to_sample_weights(y: Any, class_weight: Mapping) -> np.ndarray:
+    """Keras 3's per-sample weights from ``class_weight`` (a dict class index -> weight).
+
+    Each sample's class is argmax(y) for one-hot targets (last axis > 1), else the label
+    itself (integer labels, or 0/1 binary targets of shape (N,) or (N, 1)), rounded to the
+    nearest integer; its weight is ``class_weight.get(class, 1.0)``. The loss then weighs
+    sample i by wᵢ exactly as with ``sample_weight`` (sum over the batch of wᵢlᵢ, divided by
+    the batch size).
+    """
+    if not isinstance(class_weight, Mapping):
+        raise ValueError("`class_weight` must be a dict mapping class indices (integers) to "
+                         f"weights (floats). Received: class_weight={class_weight!r}")
+    strays = [k for k in class_weight if not isinstance(k, int | np.integer) or isinstance(k, bool)]
+    if strays:   # Keras ignores them silently: they can never match a class index
+        warnings.warn(f"class_weight keys {strays!r} are not class indices (integers); they "
+                      "match no sample and are ignored.", stacklevel=3)
+    labels = np.asarray(backend.to_numpy(y))
+    if labels.ndim > 1:
+        labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
+    classes = np.round(labels).astype("int32")
+    if classes.ndim != 1:
+        raise ValueError("`class_weight` needs one class per sample (targets of shape (N,), "
+                         f"(N, 1) or one-hot (N, classes)); received y of shape {np.shape(y)}.")
+    return np.array([class_weight.get(int(c), 1.0) for c in classes], dtype=backend.floatx())
+
+
 class _LazyLogs(Mapping):
     """Batch logs read from the device only if some callback actually looks at them."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, watch: Any = None, epoch: int = 0, step: int = 0) -> None:
         self._model, self._data = model, None
+        self._watch, self._epoch, self._step = watch, epoch, step
 
     def _get(self) -> dict[str, float]:
         if self._data is None:
             self._data = self._model._logs()
+            if self._watch is not None:   # the loss is read now anyway: check it for NaN
+                self._watch.see(self._data["loss"], self._epoch, self._step)
         return self._data
 
     def __getitem__(self, key: str) -> float:
@@ -45,92 +76,8 @@ class _LazyLogs(Mapping):
         return len(self._get())
 
 
-class TrainerMixin:
+class TrainerMixin(DataMixin):
     """The loops. Relies on the Model's ``_train_step``/``_test_step``/``_forward``."""
-
-    # ------------------------------------------------------------------ data handling
-    def _x_list(self, x: Any) -> list[Any]:
-        if isinstance(x, Mapping):
-            names = self._input_names()
-            missing = [n for n in names if n not in x]
-            if missing:
-                raise ValueError(f"Missing data for input(s) {missing}; got keys {sorted(x)}.")
-            return [x[n] for n in names]
-        return list(x) if isinstance(x, list | tuple) else [x]
-
-    def _y_list(self, y: Any) -> list[Any]:
-        if isinstance(y, Mapping):
-            return [y[n] for n in self.output_names]
-        return list(y) if isinstance(y, list | tuple) and len(self.output_names) > 1 else [y]
-
-    def _input_names(self) -> list[str]:
-        """Names for dict inputs; a Sequential has one input (Functional overrides this)."""
-        return ["input_0"]
-
-    @staticmethod
-    def _cast_x(a: Any) -> np.ndarray:
-        from minikeras.models import graph
-
-        if graph.is_symbolic(a):
-            raise TypeError(
-                "A symbolic tensor (from `Input`) was passed where data is expected. Pass NumPy "
-                "arrays to fit/evaluate/predict."
-            )
-        a = _host_or_device(a)
-        if a.dtype.kind in "fiub" and a.dtype != np.dtype(backend.floatx()):
-            a = a.astype(backend.floatx())
-        return a
-
-    def _cast_y(self, y: Any, i: int) -> np.ndarray:
-        y = _host_or_device(y)
-        sparse = getattr(self._losses[i], "_sparse", False)
-        if y.dtype.kind == "f" and y.dtype != np.dtype(backend.floatx()):
-            y = y.astype(backend.floatx())
-        elif y.dtype.kind in "iub" and not sparse:
-            y = y.astype(backend.floatx())
-        return y
-
-    def _prepare(self, x: Any, y: Any = None, sample_weight: Any = None) -> tuple:
-        xs = [self._cast_x(a) for a in self._x_list(x)]
-        n = len(xs[0])
-        sizes = {"x": [len(a) for a in xs]}
-        ys = None
-        if y is not None:
-            ys = [self._cast_y(a, i) for i, a in enumerate(self._y_list(y))]
-            sizes["y"] = [len(a) for a in ys]
-        if sample_weight is not None:
-            sample_weight = _host_or_device(sample_weight).astype(backend.floatx())
-            sizes["sample_weight"] = [len(sample_weight)]
-        if len({s for v in sizes.values() for s in v}) > 1:
-            detail = " ".join(f"{k} sizes: {', '.join(map(str, v))}" for k, v in sizes.items())
-            raise ValueError(f"Data cardinality is ambiguous: {detail}. Make sure all arrays "
-                             "contain the same number of samples.")
-        if ys is not None:
-            self._ensure_built([backend.to_device(a[:1]) for a in xs])
-            ys = [self._match_target(y_, i) for i, y_ in enumerate(ys)]
-        return xs, ys, sample_weight, n
-
-    def _match_target(self, y: np.ndarray, i: int) -> np.ndarray:
-        """Give targets the rank of the output (Keras expands (N,) to (N, 1)); check labels."""
-        out_shape = self._output_shapes()[i]
-        loss = self._losses[i]
-        if getattr(loss, "_sparse", False):
-            classes = out_shape[-1]
-            if y.size and (y.min() < 0 or (classes is not None and y.max() >= classes)):
-                bad = y.min() if y.min() < 0 else y.max()
-                raise ValueError(f"Received a label value of {bad} which is outside the valid "
-                                 f"range of [0, {classes - 1}] for output '{self.output_names[i]}'"
-                                 f" with {classes} classes.")
-            return y
-        if y.ndim == len(out_shape) - 1 and out_shape[-1] == 1:
-            y = y[..., None]
-        if y.ndim != len(out_shape) or any(
-                a is not None and a != b for a, b in zip(out_shape[1:], y.shape[1:], strict=True)):
-            raise ValueError(
-                f"Target shape {y.shape} does not match the output of the model "
-                f"'{self.output_names[i]}', which has shape {tuple(out_shape)}."
-            )
-        return y
 
     def _batches(self, n: int, batch_size: int, order: np.ndarray | None = None) -> list:
         idx = np.arange(n) if order is None else order
@@ -160,28 +107,51 @@ class TrainerMixin:
         if kwargs:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}.")
         self._require_compiled()
-        if class_weight is not None:
-            raise NotImplementedError("class_weight is not supported by minikeras yet.")
         if x is None or y is None:
-            raise ValueError("fit() needs both `x` and `y` arrays.")
+            raise ValueError("fit() needs both `x` and `y` arrays; received "
+                             f"x={'None' if x is None else 'an array'}, "
+                             f"y={'None' if y is None else 'an array'}.")
+        # Every check before the first step: a call that fails changes nothing.
+        for arg, value in (("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch),
+                           ("validation_steps", validation_steps),
+                           ("validation_batch_size", validation_batch_size),
+                           ("validation_freq", validation_freq)):
+            validation.check_positive_int(value, arg, "fit()")
+        validation.check_fraction(validation_split, "validation_split", "fit()")
+        validation.check_epochs(epochs, initial_epoch)
+        cbs = validation.check_callbacks(callbacks, Callback)
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+            if isinstance(y, list | tuple | Mapping):
+                raise ValueError("`class_weight` is only supported for Models with a single "
+                                 "output.")
+            sample_weight = self._class_sample_weights(y, class_weight)
         batch_size = batch_size or 32
         xs, ys, sw, n = self._prepare(x, y, sample_weight)
         val = None
         if validation_data is not None:
+            validation.check_validation_data(validation_data)
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) > 2 else None
-            val = self._prepare(vx, vy, vsw)
+            val = self._prepare(vx, vy, vsw, "fit() validation_data")
         elif validation_split:
             split = int(n * (1 - validation_split))
+            if split == 0 or split == n:
+                raise ValueError(
+                    f"fit(): validation_split={validation_split} of {n} sample(s) leaves "
+                    f"{split} for training and {n - split} for validation; expected at least "
+                    "1 in each. Use more data or another validation_split.")
+            # Keras weighs only the training part by class_weight, not the validation loss.
             val = ([a[split:] for a in xs], [a[split:] for a in ys],
-                   None if sw is None else sw[split:], n - split)
+                   None if sw is None or class_weight is not None else sw[split:], n - split)
             xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
             sw = None if sw is None else sw[:split]
             n = split
         steps = -(-n // batch_size)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = validation.check_verbose(verbose)
         history = History()
-        cbs = list(callbacks or [])
+        watch = validation.NanLossWatch()
         if verbose:
             cbs.append(ProgbarLogger(verbose))
         cbs.append(history)
@@ -199,10 +169,11 @@ class TrainerMixin:
                 by = self._take(ys, idx, order is None)
                 bw = None if sw is None else backend.to_device(sw[idx])
                 self._train_step(bx, by, bw)
-                cb.call("on_train_batch_end", step, _LazyLogs(self))
+                cb.call("on_train_batch_end", step, _LazyLogs(self, watch, epoch + 1, step))
                 if self.stop_training:
                     break
             logs = self._logs()
+            watch.see(logs["loss"], epoch + 1, step)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._run_test(*val[:3], val[3],
                                           validation_batch_size or batch_size, None)
@@ -221,6 +192,15 @@ class TrainerMixin:
         if shuffle is True or shuffle == "true":
             return backend.rng().permutation(n)
         return None
+
+    def _class_sample_weights(self, y: Any, class_weight: Any) -> np.ndarray:
+        """fit/train_on_batch(class_weight=...): one weight per sample, from its class."""
+        if getattr(self._losses[0], "_sparse", False) and np.ndim(y) > 1 and \
+                np.shape(y)[-1] != 1:
+            raise ValueError("`class_weight` needs one class per sample (targets of shape (N,), "
+                             "(N, 1) or one-hot (N, classes)); received integer labels of shape "
+                             f"{np.shape(y)}.")
+        return class_weight_to_sample_weights(y, class_weight)
 
     # ------------------------------------------------------------------ evaluate / predict
     def _run_test(self, xs: list, ys: list, sw: Any, n: int, batch_size: int,
@@ -243,9 +223,13 @@ class TrainerMixin:
         if kwargs:
             raise ValueError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}.")
         self._require_compiled()
-        xs, ys, sw, n = self._prepare(x, y, sample_weight)
+        validation.check_positive_int(batch_size, "batch_size", "evaluate()")
+        validation.check_positive_int(steps, "steps", "evaluate()")
+        if y is None:
+            raise ValueError("evaluate(): `y` is None; expected the target array(s).")
+        xs, ys, sw, n = self._prepare(x, y, sample_weight, "evaluate()")
         batch_size = batch_size or 32
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = validation.check_verbose(verbose)
         bar = Progbar(-(-n // batch_size), verbose=verbose) if verbose else None
         logs = self._run_test(xs, ys, sw, n, batch_size, bar)
         if bar is not None:
@@ -261,11 +245,14 @@ class TrainerMixin:
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
                 steps: int | None = None, callbacks: Any = None) -> Any:
         """Outputs for all of x, batch by batch (training=False), as NumPy arrays."""
-        xs = [self._cast_x(a) for a in self._x_list(x)]
+        validation.check_positive_int(batch_size, "batch_size", "predict()")
+        validation.check_positive_int(steps, "steps", "predict()")
+        xs = self._standardize_x(x, "predict()")
         n = len(xs[0])
+        validation.check_samples(n, "x", "predict()")
         batch_size = batch_size or 32
         self._ensure_built([backend.to_device(a[:1]) for a in xs])
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = validation.check_verbose(verbose)
         steps_total = -(-n // batch_size)
         bar = Progbar(steps_total, verbose=verbose) if verbose else None
         chunks: list[list[np.ndarray]] = []
@@ -326,7 +313,15 @@ class TrainerMixin:
                        class_weight: Any = None, return_dict: bool = False) -> Any:
         """One step on one batch; returns this batch's loss (pre-update weights)."""
         self._require_compiled()
-        xs, ys, sw, _ = self._prepare(x, y, sample_weight)
+        if y is None:
+            raise ValueError("train_on_batch(): `y` is None; expected the target array(s).")
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("Arguments `sample_weight` and `class_weight` cannot be "
+                                 f"specified at the same time. Received: sample_weight="
+                                 f"{sample_weight}, class_weight={class_weight}")
+            sample_weight = self._class_sample_weights(y, class_weight)
+        xs, ys, sw, _ = self._prepare(x, y, sample_weight, "train_on_batch()")
         self.reset_metrics()
         self._train_step([backend.to_device(a) for a in xs], [backend.to_device(a) for a in ys],
                          None if sw is None else backend.to_device(sw))
@@ -335,14 +330,18 @@ class TrainerMixin:
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> Any:
         self._require_compiled()
-        xs, ys, sw, _ = self._prepare(x, y, sample_weight)
+        if y is None:
+            raise ValueError("test_on_batch(): `y` is None; expected the target array(s).")
+        xs, ys, sw, _ = self._prepare(x, y, sample_weight, "test_on_batch()")
         self.reset_metrics()
         self._test_step([backend.to_device(a) for a in xs], [backend.to_device(a) for a in ys],
                         None if sw is None else backend.to_device(sw))
         return self._format_result(self._logs(), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
-        xs = [backend.to_device(self._cast_x(a)) for a in self._x_list(x)]
+        xs = self._standardize_x(x, "predict_on_batch()")
+        validation.check_samples(len(xs[0]), "x", "predict_on_batch()")
+        xs = [backend.to_device(a) for a in xs]
         self._ensure_built(xs)
         outs = [backend.to_numpy(o) for o in self._forward(xs, training=False)]
         return outs[0] if len(outs) == 1 else outs

@@ -23,6 +23,7 @@ from typing import Any
 
 from minikeras.saving import config as config_lib
 from minikeras.saving import legacy_h5, weights_h5
+from minikeras.utils import validation
 
 KERAS_VERSION = "3.15.1"   # the Keras version whose file layout these files follow
 
@@ -39,6 +40,7 @@ def _h5py() -> Any:
 
 
 def _path(filepath: Any) -> str:
+    validation.check_path(filepath, "saving")
     return os.fspath(filepath)
 
 
@@ -78,7 +80,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
                 weights_h5.read_weights(model, f, path)
         return
     if not (path.endswith(".weights.h5") or path.endswith(".h5") or path.endswith(".hdf5")):
-        raise ValueError("File format not supported: filepath={path}. minikeras reads "
+        raise ValueError(f"File format not supported: filepath={path}. minikeras reads "
                          "`.weights.h5`, `.keras` and legacy `.h5` files.")
     with _open_h5(path) as f:
         if "model_weights" in f or "layer_names" in f.attrs:

@@ -14,7 +14,10 @@ import inspect
 import warnings
 from typing import Any
 
-from minikeras.layers.serialization import serialize_layer
+import numpy as np
+
+from minikeras import graph, registry
+from minikeras.layers.serialization import find_class, serialize_layer
 
 _LAYER_BASE_ARGS = {"name", "trainable", "dtype", "input_shape", "input_dim",
                     "batch_input_shape", "batch_size"}
@@ -40,25 +43,31 @@ def _tensor_config(t: Any, node_index: dict[int, int]) -> dict[str, Any]:
 def functional_config(model: Any) -> dict[str, Any]:
     """``model.get_config()`` of a Functional model, as Keras writes it."""
     node_index: dict[int, int] = {}
-    for layer in model.layers:   # a node's index counts only this model's calls of the layer
+    for layer in model.operations:   # a node's index counts only this model's calls
         mine = [n for n in layer._inbound_nodes if id(n) in model._node_ids]
         for i, n in enumerate(mine):
             node_index[id(n)] = i
     layers = []
-    for layer in model.layers:
+    for layer in model.operations:
+        operation = getattr(layer, "is_operation", False)
         entry = serialize_layer(layer)
         entry["name"] = layer.name
         if type(layer).__name__ in _MODEL_MODULES:   # a nested model: Keras needs its module
             entry["module"] = _MODEL_MODULES[type(layer).__name__]
             entry["registered_name"] = "Functional" if entry["module"] != "keras" else None
-        if layer.built and type(layer).__name__ != "InputLayer":
+        if operation:   # x + y: Keras writes the op's module and class, and no build_config
+            entry["module"] = layer.keras_module
+            entry["registered_name"] = type(layer).__name__
+        elif layer.built and type(layer).__name__ != "InputLayer":
             entry["build_config"] = {"input_shape": _jsonable(layer._input_shape)}
         nodes = []
         for n in layer._inbound_nodes:
             if id(n) not in model._node_ids or n.is_input:
                 continue
             args = [_tensor_config(t, node_index) for t in n.inputs]
-            nodes.append({"args": [args] if n.multi_input else args,
+            if operation:   # the op's own argument list: tensors and constants in place
+                args = layer.arguments_with(args, layer.constant_config)
+            nodes.append({"args": [args] if n.multi_input and not operation else args,
                           "kwargs": _jsonable(n.kwargs)})
         entry["inbound_nodes"] = nodes
         layers.append(entry)
@@ -86,9 +95,6 @@ def _jsonable(value: Any) -> Any:
 
 def functional_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
     """Rebuild a Functional model: create every layer, then replay its calls in order."""
-    from minikeras.models import graph
-    from minikeras.models.functional import Functional
-
     created: dict[str, Any] = {}
     pending: list[tuple[str, int, dict]] = []
     outputs: dict[tuple[str, int], list[Any]] = {}
@@ -105,6 +111,8 @@ def functional_from_config(config: dict[str, Any], custom_objects: dict | None =
         if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
             lname, ni, ti = arg["config"]["keras_history"]
             return outputs[(lname, ni)][ti]
+        if isinstance(arg, dict) and arg.get("class_name") == "__numpy__":  # an op's constant
+            return np.asarray(arg["config"]["value"], dtype=arg["config"]["dtype"])
         if isinstance(arg, list):
             return [resolve(a) for a in arg]
         return arg
@@ -125,6 +133,8 @@ def functional_from_config(config: dict[str, Any], custom_objects: dict | None =
                 continue
             args = resolve(node["args"])
             kwargs = {k: resolve(v) for k, v in node.get("kwargs", {}).items()}
+            if getattr(created[name], "is_operation", False):   # JSON wrote x[1:3, 0]'s
+                args = [tuple(a) if isinstance(a, list) else a for a in args]   # key as a list
             out = created[name](*args, **kwargs)
             outputs[(name, i)] = out if isinstance(out, list) else [out]
             pending.remove(item)
@@ -141,7 +151,8 @@ def functional_from_config(config: dict[str, Any], custom_objects: dict | None =
         lname, ni, ti = ref
         return outputs[(lname, ni)][ti]
 
-    return Functional(pick(config["input_layers"]), pick(config["output_layers"]),
+    functional = registry.get("Functional")
+    return functional(pick(config["input_layers"]), pick(config["output_layers"]),
                       name=config.get("name"), trainable=config.get("trainable", True))
 
 
@@ -185,15 +196,9 @@ def _clean_initializer(value: dict[str, Any]) -> dict[str, Any]:
 
 def deserialize(entry: dict[str, Any], custom_objects: dict | None = None) -> Any:
     """A layer or model from ``{"class_name", "config", ...}`` (Keras' or ours)."""
-    import minikeras.layers as layers_mod
-    import minikeras.models as models_mod
-
     name = entry["class_name"]
-    cls = ((custom_objects or {}).get(name) or getattr(layers_mod, name, None)
-           or getattr(models_mod, name, None))
-    if cls is None:
-        raise ValueError(f"Unknown layer class {name!r} in the saved config. Pass it in "
-                         "`custom_objects={...}` if it is your own.")
+    operation = str(entry.get("module", "")).startswith("keras.src.ops")   # x + y's Add
+    cls = find_class(f"ops.{name}" if operation else name, custom_objects)
     config = dict(entry.get("config", {}))
     if name == "Functional":
         return functional_from_config(config, custom_objects)
@@ -214,9 +219,8 @@ def deserialize(entry: dict[str, Any], custom_objects: dict | None = None) -> An
 
 
 def sequential_from_config(config: dict[str, Any], custom_objects: dict | None = None) -> Any:
-    from minikeras.models.sequential import Sequential
-
-    model = Sequential(name=config.get("name"), trainable=config.get("trainable", True))
+    sequential = registry.get("Sequential")
+    model = sequential(name=config.get("name"), trainable=config.get("trainable", True))
     for entry in config["layers"]:
         layer = deserialize(entry, custom_objects)
         model.add(layer)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from minikeras import registry
 from minikeras.layers.layer import snake_case
 
 Entry = tuple[str, str, list[Any]]   # (group path, name attribute, variables)
@@ -39,9 +40,8 @@ def layer_entries(obj: Any, prefix: str = "") -> list[Entry]:
     """The groups ``obj`` writes, in Keras' layout, with the variables of each."""
     from minikeras.layers.rnn_base import RNNBase
     from minikeras.layers.wrappers import TimeDistributed
-    from minikeras.models.model import Model
 
-    if isinstance(obj, Model):
+    if isinstance(obj, registry.get("Model")):   # models sit above saving: found by name
         out: list[Entry] = [(prefix + "vars", obj.name, [])]
         used: dict[str, int] = {}
         for layer in obj.layers:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 
 def format_value(value: float) -> str:
     return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
@@ -63,7 +65,8 @@ class Progbar:
         if self.verbose == 2 and not finalize:
             return
         items = values.items() if isinstance(values, Mapping) else (values or [])
-        metrics = "".join(f" - {k}: {format_value(float(v))}" for k, v in items)
+        # an array-valued metric (several thresholds) shows its mean, as Keras' bar does
+        metrics = "".join(f" - {k}: {format_value(float(np.mean(v)))}" for k, v in items)
         if self.verbose == 1:
             self._last_update = now
             if self.target:

@@ -26,12 +26,12 @@ model.compile(loss='mse', optimizer=sgd)
 
 print('Training -----------')
 for step in range(301):
-    cost = model.train_on_batch(X_train[:, None], Y_train[:, None])
+    cost = model.train_on_batch(X_train, Y_train)
     if step % 100 == 0:
         print('train cost: ', cost)
 
 print('\nTesting ------------')
-cost = model.evaluate(X_test[:, None], Y_test[:, None], batch_size=40)
+cost = model.evaluate(X_test, Y_test, batch_size=40)
 print('test cost:', cost)
 W, b = model.layers[0].get_weights()
 print('Weights=', W, '\nbiases=', b)

@@ -10,7 +10,7 @@ from typing import Any
 
 import minikeras.layers as _layers
 from minikeras.layers import *  # noqa: F403  (the whole Keras 3 layer namespace)
-from minikeras.legacy import Convolution2D
+from minikeras.layers.legacy_convolution import Convolution2D
 
 Conv2D = Convolution2D
 Input = _layers.Input

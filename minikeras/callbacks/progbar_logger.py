@@ -1,0 +1,28 @@
+"""ProgbarLogger: prints the epochs and their progress bars."""
+
+from __future__ import annotations
+
+from minikeras.callbacks.callback import Callback
+from minikeras.utils.progbar import Progbar
+
+
+class ProgbarLogger(Callback):
+    """Prints ``Epoch i/N`` (when N > 1) and the progress bar of each epoch."""
+
+    def __init__(self, verbose: int = 1) -> None:
+        super().__init__()
+        self.verbose = verbose
+        self.bar: Progbar | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.params.get("epochs", 1) > 1 and self.verbose:
+            print(f"Epoch {epoch + 1}/{self.params['epochs']}", flush=True)
+        self.bar = Progbar(self.params.get("steps"), verbose=self.verbose)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.bar is not None and self.verbose == 1:
+            self.bar.update(batch + 1, logs, finalize=False)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.bar is not None:
+            self.bar.update(self.params.get("steps") or 0, logs, finalize=True)
