@@ -121,6 +121,10 @@ def install() -> ModuleType:
         # Keras 1/2 spellings warn with their modern form: show those, once per line.
         warnings.filterwarnings("default", message=r".*Keras 1/2", category=DeprecationWarning)
         _filter = warnings.filters[0]
+        from minikeras import optimizers
+        from minikeras._keras_shim.optimizers import LEGACY_NAMES
+
+        optimizers.NAME_OVERRIDES.update(LEGACY_NAMES)  # compile("adadelta"): Keras 2's lr
     return importlib.import_module("keras")
 
 
@@ -136,6 +140,9 @@ def uninstall() -> None:
         warnings.filters.remove(_filter)
         getattr(warnings, "_filters_mutated", lambda: None)()  # drop cached decisions
     _filter = None
+    from minikeras import optimizers
+
+    optimizers.NAME_OVERRIDES.clear()
     for name in _keras_names():
         del sys.modules[name]
     sys.modules.update(_saved)

@@ -63,6 +63,13 @@ def build(fw: Any, kind: str) -> Any:
         m.train_on_batch([rng.standard_normal((4, 3)).astype("float32"),
                           rng.standard_normal((4, 2)).astype("float32")],
                          rng.standard_normal((4, 1)).astype("float32"))
+    elif kind == "two-out":
+        a = fw.Input((3,))
+        m = fw.Model(a, [L.Dense(1, name="p")(a), L.Dense(2, name="q")(a)])
+        m.compile(fw.optimizers.SGD(0.1), ["mse", "mse"])
+        m.train_on_batch(rng.standard_normal((4, 3)).astype("float32"),
+                         [rng.standard_normal((4, 1)).astype("float32"),
+                          rng.standard_normal((4, 2)).astype("float32")])
     else:
         m = None
     return m
@@ -249,6 +256,9 @@ CASES: list[Case] = [
     Case("evaluate-x-dict-missing", "evaluate", "dense",
          lambda fw, m: m.evaluate({"zzz": X(4, 3)}, Y2, verbose=0), V,
          ("missing", "input", "zzz")),
+    Case("evaluate-y-count", "evaluate", "two-out",
+         lambda fw, m: m.evaluate(X(4, 3), [X(4, 1)], verbose=0), V,
+         ("2 output", "'p', 'q'", "1 array")),
     # ---------------------------------------------------------------- predict
     Case("predict-x-str", "predict", "dense", lambda fw, m: m.predict(STR, verbose=0), V,
          ("`x`", "dtype", "<U1")),

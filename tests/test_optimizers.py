@@ -1,5 +1,8 @@
-"""Optimizers against the formulas of KERAS_NOTES section 4, written out again here as a
-float32 NumPy reference and compared step by step (5 steps, two weights)."""
+"""Optimizers against the formulas of KERAS_NOTES section 4 (and Keras 3's source for Adadelta,
+Adagrad, Adamax, Nadam, AdamW), written out again here as a float32 NumPy reference and
+compared step by step (5 steps, two weights); the constructors' checks; the optimizer's view
+of the weights during training. Parity with real Keras: parity_tests/test_optimizer_parity.py.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +23,15 @@ class Reference:
     def __init__(self, kind: str, lr: float, **kw: float) -> None:
         self.kind, self.lr, self.kw, self.t = kind, F(lr), kw, 0
         self.state: dict[int, dict[str, np.ndarray]] = {}
+        self.u_product = F(1)
 
     def step(self, weights: list[np.ndarray], grads: list[np.ndarray]) -> None:
         self.t += 1
+        if self.kind == "nadam":
+            self.u_product = self.u_product * F(0.9) * (F(1) - F(0.5) * F(0.96) ** F(self.t))
         for i, (w, g) in enumerate(zip(weights, grads, strict=True)):
+            if self.kw.get("weight_decay"):   # decoupled, before the update
+                w -= w * F(self.kw["weight_decay"]) * self.lr
             s = self.state.setdefault(i, {})
             getattr(self, self.kind)(w, g, s)
 
@@ -72,6 +80,40 @@ class Reference:
             v = vhat
         w -= alpha * m / (np.sqrt(v) + eps)  # epsilon not bias-corrected
 
+    def adadelta(self, w, g, s) -> None:
+        rho, eps = F(0.95), F(1e-7)
+        acc_g = s.setdefault("acc_g", np.zeros_like(w))
+        acc_d = s.setdefault("acc_d", np.zeros_like(w))
+        acc_g[...] = rho * acc_g + F(1 - 0.95) * (g * g)
+        delta = -(np.sqrt(acc_d + eps) * g / np.sqrt(acc_g + eps))
+        acc_d[...] = rho * acc_d + F(1 - 0.95) * (delta * delta)
+        w += self.lr * delta
+
+    def adagrad(self, w, g, s) -> None:
+        acc = s.setdefault("acc", np.full_like(w, F(0.1)))
+        acc += g * g
+        w -= self.lr * g / np.sqrt(acc + F(1e-7))
+
+    def adamax(self, w, g, s) -> None:
+        m = s.setdefault("m", np.zeros_like(w))
+        u = s.setdefault("u", np.zeros_like(w))
+        m += (g - m) * F(1 - 0.9)
+        u[...] = np.maximum(F(0.999) * u, np.abs(g))
+        w -= self.lr * m / ((F(1) - F(0.9) ** F(self.t)) * (u + F(1e-7)))
+
+    def nadam(self, w, g, s) -> None:
+        b1, b2, t = F(0.9), F(0.999), F(self.t)
+        u_t = b1 * (F(1) - F(0.5) * F(0.96) ** t)
+        u_t_1 = b1 * (F(1) - F(0.5) * F(0.96) ** (t + F(1)))
+        u_product_t_1 = self.u_product * u_t_1
+        m = s.setdefault("m", np.zeros_like(w))
+        v = s.setdefault("v", np.zeros_like(w))
+        m += (g - m) * (F(1) - b1)          # 1 - beta as a float32 operation, as Keras' Nadam
+        v += (g * g - v) * (F(1) - b2)
+        m_hat = u_t_1 * m / (F(1) - u_product_t_1) + (F(1) - u_t) * g / (F(1) - self.u_product)
+        v_hat = v / (F(1) - b2 ** t)
+        w -= m_hat * self.lr / (np.sqrt(v_hat) + F(1e-7))
+
 
 def _clip(grads: list[np.ndarray], clip: dict[str, float]) -> list[np.ndarray]:
     if "clipvalue" in clip:
@@ -98,6 +140,18 @@ CASES = {
                                   {"centered": True, "momentum": 0.5}),
     "adam": ("adam", optimizers.Adam, {}),
     "adam_amsgrad": ("adam", optimizers.Adam, {"amsgrad": True}),
+    "adadelta": ("adadelta", optimizers.Adadelta, {}),
+    "adagrad": ("adagrad", optimizers.Adagrad, {}),
+    "adamax": ("adamax", optimizers.Adamax, {}),
+    "nadam": ("nadam", optimizers.Nadam, {}),
+    "adamw": ("adam", optimizers.AdamW, {"weight_decay": 0.004}),
+    "sgd_weight_decay": ("sgd", optimizers.SGD, {"weight_decay": 0.1}),
+    "rmsprop_weight_decay": ("rmsprop", optimizers.RMSprop, {"weight_decay": 0.1}),
+    "adam_weight_decay": ("adam", optimizers.Adam, {"weight_decay": 0.1}),
+    "adadelta_weight_decay": ("adadelta", optimizers.Adadelta, {"weight_decay": 0.1}),
+    "adagrad_weight_decay": ("adagrad", optimizers.Adagrad, {"weight_decay": 0.1}),
+    "adamax_weight_decay": ("adamax", optimizers.Adamax, {"weight_decay": 0.1}),
+    "nadam_weight_decay": ("nadam", optimizers.Nadam, {"weight_decay": 0.1}),
 }
 
 
@@ -133,7 +187,8 @@ def test_update_formula_step_by_step(case: str) -> None:
 
 @pytest.mark.parametrize("clip", [{"clipnorm": 1.0}, {"clipvalue": 0.5},
                                   {"global_clipnorm": 2.0}])
-@pytest.mark.parametrize("case", ["sgd", "rmsprop", "adam"])
+@pytest.mark.parametrize("case", ["sgd", "rmsprop", "adam", "adadelta", "adagrad", "adamax",
+                                  "nadam"])
 def test_clipping(case: str, clip: dict) -> None:
     kind, cls, kw = CASES[case]
     _run(kind, cls, kw, clip, 0.1)

@@ -200,8 +200,6 @@ def test_errors_name_the_layer():
         layer([np.ones((2, 4, 5)), np.ones((2, 4))])
     with pytest.raises(ValueError, match="units"):
         layers.LSTM(0)
-    with pytest.raises(NotImplementedError):
-        layers.LSTM(3, dropout=0.5)
 
 
 def test_get_config_round_trip():

@@ -37,7 +37,7 @@
 #   (`dW = xᵀ·dy`, `db = Σ dy`, `dx = dy·Wᵀ`) with the derivative of its activation first:
 #   `relu'` is 0/1, `tanh'(z) = 1 − tanh²(z)`, the code layer's linear activation has 1.
 # - [`MeanSquaredError`](../minikeras/losses.py): `dL/dy = 2·(y − x) / (N·784)`; and
-#   [`Adam`](../minikeras/optimizers.py) updates all 8 Dense layers.
+#   [`Adam`](../minikeras/optimizers/adam.py) updates all 8 Dense layers.
 
 # %%
 from __future__ import annotations

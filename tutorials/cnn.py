@@ -37,7 +37,7 @@
 #   its backward pass routes the gradient to that one winner and gives 0 to the other three.
 # - [`Flatten`](../minikeras/layers/core.py) only reshapes (and its backward reshapes back);
 #   the `Dense` layers and the softmax/cross-entropy shortcut are as in tutorial 2, and
-#   [`Adam`](../minikeras/optimizers.py) updates the weights.
+#   [`Adam`](../minikeras/optimizers/adam.py) updates the weights.
 #
 # `--data-format channels_first` stores images as (1, 28, 28) instead of (28, 28, 1), as the
 # Theano-era tutorials did; the layers then index channels on axis 1.

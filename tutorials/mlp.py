@@ -31,7 +31,7 @@
 #    `hᵀ·dz` to `W₂.grad`, `Σ dz` to `b₂.grad`, and hands `dz·W₂ᵀ` down. The first Dense
 #    multiplies by the ReLU mask (`relu'(a) = 1 where a > 0`) and does the same for `W₁, b₁`
 #    (it skips `dL/dx`: its input is data).
-# 4. *update* — [`RMSprop`](../minikeras/optimizers.py) keeps a running mean of `g²` per
+# 4. *update* — [`RMSprop`](../minikeras/optimizers/rmsprop.py) keeps a running mean of `g²` per
 #    weight and moves `w ← w − lr·g / √(v + ε)`.
 #
 # The plot shows the running training loss and accuracy batch by batch, and the test accuracy

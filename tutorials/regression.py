@@ -27,7 +27,7 @@
 #    `L = mean((y − t)²)` and its gradient `dL/dy = 2·(y − t) / N`;
 # 3. *backward* — `Dense.backward(dy)` adds `dL/dW = xᵀ·dy` and `dL/db = Σ dy` to the
 #    weights' `.grad` (and would return `dL/dx = dy·Wᵀ` to a layer below, but there is none);
-# 4. *update* — [`SGD`](../minikeras/optimizers.py) moves each weight: `w ← w − 0.01·grad`.
+# 4. *update* — [`SGD`](../minikeras/optimizers/sgd.py) moves each weight: `w ← w − 0.01·grad`.
 #
 # Run it with `python -m tutorials regression` (add `--backend keras` to run the very same
 # code on Keras 3). The plot shows the data and the fitted line.

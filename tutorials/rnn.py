@@ -30,7 +30,7 @@
 #   gradient passed to the previous step is `dh_{t−1} = dz_t·Uᵀ`. The same `W`, `U`, `b` are
 #   used at every step, so their gradients are sums over time.
 # - [`Dense`](../minikeras/layers/core.py) + softmax + cross-entropy and
-#   [`Adam`](../minikeras/optimizers.py) work as in the previous tutorials.
+#   [`Adam`](../minikeras/optimizers/adam.py) work as in the previous tutorials.
 # - [`train_on_batch`](../minikeras/models/trainer.py) returns `[loss, accuracy]` of that
 #   batch, measured *before* the update, as Keras does.
 

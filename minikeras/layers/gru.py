@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from minikeras import activations, backend
-from minikeras.layers.rnn_base import RNNBase, matmul_steps, sum_over_steps
+from minikeras.layers.rnn_base import RNNBase
+from minikeras.layers.rnn_ops import (
+    ActivationBackward,
+    gate_products,
+    gate_products_input_grad,
+    gate_products_weight_grad,
+)
+
+
+@dataclass
+class GRUCache:
+    """What ``GRU.forward`` keeps for ``backward`` (T steps, batch N, D features, u units;
+    time-major, in processing order: already reversed for ``go_backwards``).
+
+    x: (T, N, D) the inputs x_t.
+    m: (T, N, 3u) m_t = h_{t-1} U + b_h = [m_z | m_r | m_h].
+    p: (T, N, 3u) the pre-activations [p_z | p_r | p_h] of z_t, r_t and hh_t.
+    z, r, hh: (T, N, u) each: the update gate, the reset gate, the candidate.
+    h: (T + 1, N, u) the states: h[0] = h_0, h[t] = h_t.
+    x_mask: None, or (1 or 3, N, D): the dropout mask(s) of the inputs (training only).
+    h_mask: None, or (3, N, u): the recurrent dropout masks of h_{t-1}, one per gate.
+    """
+
+    x: Any
+    m: Any
+    p: Any
+    z: Any
+    r: Any
+    hh: Any
+    h: Any
+    x_mask: Any
+    h_mask: Any
+
+
 
 
 class GRU(RNNBase):
@@ -13,17 +47,24 @@ class GRU(RNNBase):
 
     Weights (Keras' ``get_weights()`` order): kernel W (D, 3u), recurrent_kernel U (u, 3u),
     bias (2, 3u): row 0 is the input bias b_x, row 1 the recurrent bias b_h. Column blocks are
-    **[z | r | h]** (update gate, reset gate, candidate). With s = ``recurrent_activation``
-    (sigmoid) and f = ``activation`` (tanh):
+    **[z | r | h]** (update gate, reset gate, candidate). With sigma = ``recurrent_activation``
+    (sigmoid) and phi = ``activation`` (tanh):
 
-        x_z, x_r, x_h = split(x_t W + b_x)
-        m_z, m_r, m_h = split(h_{t-1} U + b_h)
-        z  = s(x_z + m_z),   r = s(x_r + m_r)
-        hh = f(x_h + r * m_h)
-        h_t = z * h_{t-1} + (1 - z) * hh
+        xw_t = x_t W + b_x         = [xw_z | xw_r | xw_h]
+        m_t  = h_{t-1} U + b_h     = [m_z | m_r | m_h]
+        p_z = xw_z + m_z,   p_r = xw_r + m_r,   p_h = xw_h + r_t * m_h
+        z_t = sigma(p_z),   r_t = sigma(p_r),   hh_t = phi(p_h)
+        h_t = z_t * h_{t-1} + (1 - z_t) * hh_t
 
-    The backward pass (BPTT) is written out in ``backward`` below.
+    With ``dropout`` in training the inputs are x_t * m_x; with ``recurrent_dropout`` each
+    gate k gets its own masks (as Keras 3 does): block k of xw_t is (x_t * m_x,k) W_k + b_x,k
+    and of m_t (h_{t-1} * m_h,k) U_k + b_h,k.
+
+    The backward pass (BPTT) is written out in ``backward`` below; the cache it reads is
+    ``GRUCache``.
     """
+
+    gate_count = 3
 
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,
@@ -53,83 +94,84 @@ class GRU(RNNBase):
         self.bias = (self.add_weight("bias", (2, 3 * u), self.bias_initializer)
                      if self.use_bias else None)
 
-    def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
+    def _cell_forward(self, x: Any, states0: list[Any], x_mask: Any,
+                      h_mask: Any) -> tuple[Any, list[Any], GRUCache]:
         xp = backend.xp
-        T, N, D = xt.shape
+        T, N, _ = x.shape
         u = self.units
         act, rec = self.activation, self.recurrent_activation
-        U = self.recurrent_kernel.value
-        X = matmul_steps(xt, self.kernel.value)   # x_t W for every step, one call
+        W, U = self.kernel.value, self.recurrent_kernel.value
+        xw = gate_products(x, x_mask, W)        # x_t W for every step, before the loop
         if self.use_bias:
-            X += self.bias.value[0]
-        M = xp.empty_like(X)                  # M[t] = h_{t-1} U + b_h
-        P = xp.empty_like(X)                  # pre-activations [z | r | h]
-        A = xp.empty_like(X)                  # activations     [z | r | hh]
-        H = xp.empty((T + 1, N, u), dtype=X.dtype)
-        H[0] = states0[0]
+            xw += self.bias.value[0]            # xw_t = x_t W + b_x
+        m = xp.empty_like(xw)                   # m[t] = m_t
+        p = xp.empty_like(xw)                   # p[t] = [p_z | p_r | p_h]
+        z, r, hh = (xp.empty((T, N, u), dtype=xw.dtype) for _ in range(3))
+        h = xp.empty((T + 1, N, u), dtype=xw.dtype)             # h[0] = h_0, h[t] = h_t
+        h[0] = states0[0]
+        # index t holds step t + 1 of the equations: h[t] is the state it reads
         for t in range(T):
-            m, p, a = M[t], P[t], A[t]
-            m[...] = H[t] @ U
+            m[t] = gate_products(h[t], h_mask, U)                       # h_{t-1} U
             if self.use_bias:
-                m += self.bias.value[1]
-            p[:, :2 * u] = X[t][:, :2 * u] + m[:, :2 * u]
-            a[:, :2 * u] = rec.forward(p[:, :2 * u])                  # z, r
-            p[:, 2 * u:] = X[t][:, 2 * u:] + a[:, u:2 * u] * m[:, 2 * u:]
-            a[:, 2 * u:] = act.forward(p[:, 2 * u:])                  # hh
-            z = a[:, :u]
-            H[t + 1] = z * H[t] + (1 - z) * a[:, 2 * u:]
-        return H[1:], [H[T]], (xt, M, P, A, H)
+                m[t] += self.bias.value[1]                              # m_t = ... + b_h
+            xp.add(xw[t, :, :2 * u], m[t, :, :2 * u], out=p[t, :, :2 * u])   # p_z, p_r
+            rec.forward(p[t, :, :u], out=z[t])                          # z_t = sigma(p_z)
+            rec.forward(p[t, :, u:2 * u], out=r[t])                     # r_t = sigma(p_r)
+            xp.add(xw[t, :, 2 * u:], r[t] * m[t, :, 2 * u:], out=p[t, :, 2 * u:])  # p_h
+            act.forward(p[t, :, 2 * u:], out=hh[t])                     # hh_t = phi(p_h)
+            h[t + 1] = z[t] * h[t] + (1 - z[t]) * hh[t]                 # h_t
+        return h[1:], [h[T]], GRUCache(x, m, p, z, r, hh, h, x_mask, h_mask)
 
     def backward(self, grad_output: Any) -> Any:
         """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
         and the weight gradients.
 
-        Backward, from t = T down to 1 (dh_next: what step t+1 sends back):
+        Backward, from t = T down to 1 (dh_next: what step t+1 sends back, at t = T what
+        reaches the final state h_T; g_t: dL/dh_t from the output sequence, else 0):
 
             dh   = g_t + dh_next
-            dz   = dh * (h_{t-1} - hh)             -> da_z = s'(.) * dz
-            dhh  = dh * (1 - z)                    -> da_h = f'(.) * dhh
-            dr   = da_h * m_h                      -> da_r = s'(.) * dr
-            dx-side pre-activations   dq_t = [da_z | da_r | da_h]
-            dh-side (after U)         dm_t = [da_z | da_r | da_h * r]
-            dh_next = dh * z + dm_t U^T
+            dz   = dh * (h_{t-1} - hh_t)
+            dhh  = dh * (1 - z_t)
+            dp_h = phi'(p_h) * dhh
+            dr   = dp_h * m_h
+            dp_z = sigma'(p_z) * dz,   dp_r = sigma'(p_r) * dr
+            dxw_t = dp_t = [dp_z | dp_r | dp_h]        (dL/d(x_t W + b_x))
+            dm_t = [dp_z | dp_r | dp_h * r_t]          (dL/d(h_{t-1} U + b_h))
+            dh_next = dh * z_t + dm_t U^T
 
-        after the loop: dL/dW = sum_t x_t^T dq_t, dL/dU = sum_t h_{t-1}^T dm_t,
-        dL/db_x = sum dq_t, dL/db_h = sum dm_t, dL/dx_t = dq_t W^T.
+        after the loop: dL/dW = sum_t x_t^T dp_t, dL/dU = sum_t h_{t-1}^T dm_t,
+        dL/db_x = sum dp_t, dL/db_h = sum dm_t, dL/dx_t = dp_t W^T. With dropout the
+        products with W and U go through the masks (``rnn_ops``).
         """
-        # g_t for every step (None: only the final state got a gradient) and the
-        # gradients arriving at the final states, time-major (T, N, u)
-        dhs, dfinals, cache = self._unpack_output_grads(grad_output)
-        need_dx = self.input_grad_needed   # False for a model's first layer
         xp = backend.xp
-        xt, M, P, A, H = cache
-        T, N, D = xt.shape
+        dH, (dh_next,), cache = self._unpack_output_grads(grad_output)   # dH[t] = g_t
         u = self.units
-        act, rec = self.activation, self.recurrent_activation
-        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)   # C order for BLAS
-        dQ = xp.empty_like(P)                 # dL/d(x_t W + b_x)
-        dM = xp.empty_like(P)                 # dL/d(h_{t-1} U + b_h)
-        dA = xp.empty((N, 2 * u), dtype=P.dtype)  # dL/d[z | r]
-        dh_next = dfinals[0] if dfinals[0] is not None else xp.zeros((N, u), dtype=P.dtype)
-        for t in reversed(range(T)):
-            a, p, m, dq, dm = A[t], P[t], M[t], dQ[t], dM[t]
-            z, r, hh = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
-            dh = dh_next if dhs is None else dhs[t] + dh_next
-            dA[:, :u] = dh * (H[t] - hh)                                      # dz
-            dq[:, 2 * u:] = act.backward(p[:, 2 * u:], hh, dh * (1 - z))      # da_h
-            dA[:, u:2 * u] = dq[:, 2 * u:] * m[:, 2 * u:]                     # dr
-            dq[:, :2 * u] = rec.backward(p[:, :2 * u], a[:, :2 * u], dA[:, :2 * u])
-            dm[:, :2 * u] = dq[:, :2 * u]
-            dm[:, 2 * u:] = dq[:, 2 * u:] * r
-            dh_next = dh * z + dm @ U_T
+        W_T = xp.ascontiguousarray(self.kernel.value.T)      # C order: BLAS is slower on .T
+        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)
+        m, p, z, r, hh, h = cache.m, cache.p, cache.z, cache.r, cache.hh, cache.h
+        dp = xp.empty_like(p)                   # dp[t] = [dp_z | dp_r | dp_h]
+        dm = xp.empty_like(m)                   # dm[t] = dm_t
+        back_z = ActivationBackward(self.recurrent_activation, p[..., :u], z)   # sigma'(p_z) .
+        back_r = ActivationBackward(self.recurrent_activation, p[..., u:2 * u], r)
+        back_h = ActivationBackward(self.activation, p[..., 2 * u:], hh)        # phi'(p_h) .
+        for t in reversed(range(len(p))):
+            dh = dH[t] + dh_next                                        # dh
+            dz = dh * (h[t] - hh[t])                                    # dz  (h[t] = h_{t-1})
+            dhh = dh * (1 - z[t])                                       # dhh
+            back_h(t, dhh, out=dp[t, :, 2 * u:])                        # dp_h
+            dr = dp[t, :, 2 * u:] * m[t, :, 2 * u:]                     # dr = dp_h * m_h
+            back_z(t, dz, out=dp[t, :, :u])                             # dp_z
+            back_r(t, dr, out=dp[t, :, u:2 * u])                        # dp_r
+            dm[t, :, :2 * u] = dp[t, :, :2 * u]                         # dm_z, dm_r
+            xp.multiply(dp[t, :, 2 * u:], r[t], out=dm[t, :, 2 * u:])   # dm_h = dp_h * r_t
+            dh_next = dh * z[t] + gate_products_input_grad(dm[t], cache.h_mask, U_T)
         if self.trainable:
-            self.kernel.add_grad(sum_over_steps(xt, dQ))                  # sum_t x_t^T dq_t
-            self.recurrent_kernel.add_grad(sum_over_steps(H[:-1], dM))    # sum_t h_{t-1}^T dm_t
+            self.kernel.add_grad(gate_products_weight_grad(cache.x, cache.x_mask, dp))
+            self.recurrent_kernel.add_grad(gate_products_weight_grad(h[:-1], cache.h_mask, dm))
             if self.use_bias:
-                self.bias.add_grad(xp.stack([dQ.sum(axis=(0, 1)), dM.sum(axis=(0, 1))]))
-        # dx_t = dq_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
-        dxt = matmul_steps(dQ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
-        return self._pack_input_grads(dxt, [dh_next])
+                self.bias.add_grad(xp.stack([dp.sum(axis=(0, 1)), dm.sum(axis=(0, 1))]))
+        dx = gate_products_input_grad(dp, cache.x_mask, W_T) if self.input_grad_needed else None
+        return self._pack_input_grads(dx, [dh_next])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation),

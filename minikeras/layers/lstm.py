@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from minikeras import activations, backend, initializers
-from minikeras.layers.rnn_base import RNNBase, matmul_steps, sum_over_steps
+from minikeras.layers.rnn_base import RNNBase
+from minikeras.layers.rnn_ops import (
+    ActivationBackward,
+    gate_products,
+    gate_products_input_grad,
+    gate_products_weight_grad,
+)
+
+
+@dataclass
+class LSTMCache:
+    """What ``LSTM.forward`` keeps for ``backward`` (T steps, batch N, D features, u units;
+    time-major, in processing order: already reversed for ``go_backwards``).
+
+    x: (T, N, D) the inputs x_t.
+    z: (T, N, 4u) the pre-activations z_t = [z_i | z_f | z_c | z_o] (Keras' gate order).
+    i, f, g, o: (T, N, u) each, the gates i_t, f_t, o_t and the candidate g_t.
+    c: (T + 1, N, u) the cell states: c[0] = c_0, c[t] = c_t.
+    phi_c: (T, N, u) phi(c_t) (tanh(c_t) by default), phi_c[t - 1] for c_t.
+    h: (T + 1, N, u) the states: h[0] = h_0, h[t] = h_t.
+    x_mask: None, or (1 or 4, N, D): the dropout mask(s) of the inputs (training only).
+    h_mask: None, or (4, N, u): the recurrent dropout masks of h_{t-1}, one per gate.
+    """
+
+    x: Any
+    z: Any
+    i: Any
+    f: Any
+    g: Any
+    o: Any
+    c: Any
+    phi_c: Any
+    h: Any
+    x_mask: Any
+    h_mask: Any
+
+
 
 
 class LSTM(RNNBase):
@@ -15,20 +52,25 @@ class LSTM(RNNBase):
 
     Weights (Keras' ``get_weights()`` order): kernel W (D, 4u), recurrent_kernel U (u, 4u),
     bias b (4u,). Their columns hold four blocks, in Keras' order **[i | f | c | o]**, so one
-    matrix product per step serves all four gates. With s = ``recurrent_activation``
-    (sigmoid) and f = ``activation`` (tanh), one step is:
+    matrix product per step serves all four gates. With sigma = ``recurrent_activation``
+    (sigmoid) and phi = ``activation`` (tanh), one step is:
 
         z_t = x_t W + h_{t-1} U + b            split into z_i, z_f, z_c, z_o
-        i = s(z_i),  f_g = s(z_f),  g = f(z_c),  o = s(z_o)
-        c_t = f_g * c_{t-1} + i * g
-        h_t = o * f(c_t)
+        i_t = sigma(z_i),  f_t = sigma(z_f),  g_t = phi(z_c),  o_t = sigma(z_o)
+        c_t = f_t * c_{t-1} + i_t * g_t
+        h_t = o_t * phi(c_t)
 
     ``unit_forget_bias=True`` starts the forget block of the bias at 1 (remember by default).
+    With ``dropout`` in training the inputs are x_t * m_x; with ``recurrent_dropout`` each
+    gate k gets its own masks (as Keras 3 does): z_t's block k is
+    (x_t * m_x,k) W_k + (h_{t-1} * m_h,k) U_k + b_k.
 
-    The backward pass (BPTT) is written out in ``backward`` below.
+    The backward pass (BPTT) is written out in ``backward`` below; the cache it reads is
+    ``LSTMCache``.
     """
 
     state_names = ("h", "c")
+    gate_count = 4
 
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,
@@ -64,115 +106,97 @@ class LSTM(RNNBase):
                                            base((2 * u,), dtype)])
             self.bias = self.add_weight("bias", (4 * u,), init)
 
-    def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
+    def _cell_forward(self, x: Any, states0: list[Any], x_mask: Any,
+                      h_mask: Any) -> tuple[Any, list[Any], LSTMCache]:
         xp = backend.xp
-        T, N, D = xt.shape
+        T, N, _ = x.shape
         u = self.units
         act, rec = self.activation, self.recurrent_activation
-        U = self.recurrent_kernel.value
-        Z = matmul_steps(xt, self.kernel.value)   # x_t W for all steps and gates, one call
-        A = xp.empty_like(Z)                           # gate values [i | f_g | g | o]
-        H = xp.empty((T + 1, N, u), dtype=Z.dtype)     # H[t] = h_t, H[0] = h_0
-        C = xp.empty((T + 1, N, u), dtype=Z.dtype)     # C[t] = c_t
-        FC = xp.empty((T, N, u), dtype=Z.dtype)        # FC[t-1] = f(c_t)
-        H[0], C[0] = states0
-        hU = xp.empty((N, 4 * u), dtype=Z.dtype)       # scratch for h_{t-1} U
-        ig = xp.empty((N, u), dtype=Z.dtype)           # scratch for i * g
-        # (fewer, larger array operations, written into buffers: at these sizes the number
-        # of NumPy calls and temporaries sets the speed)
+        W, U = self.kernel.value, self.recurrent_kernel.value
+        xw = gate_products(x, x_mask, W)    # x_t W for every step and gate, before the loop
+        z = xp.empty_like(xw)                                   # z[t] = z_t
+        i, f, g, o = (xp.empty((T, N, u), dtype=xw.dtype) for _ in range(4))
+        c = xp.empty((T + 1, N, u), dtype=xw.dtype)             # c[0] = c_0, c[t] = c_t
+        h = xp.empty((T + 1, N, u), dtype=xw.dtype)             # h[0] = h_0, h[t] = h_t
+        phi_c = xp.empty((T, N, u), dtype=xw.dtype)             # phi_c[t-1] = phi(c_t)
+        h[0], c[0] = states0
+        # index t holds step t + 1 of the equations: h[t] and c[t] are the states it reads
         for t in range(T):
-            z, a = Z[t], A[t]
-            i, f_g, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
-            z += xp.matmul(H[t], U, out=hU)                 # z_t: one matmul, all gates
+            xp.add(xw[t], gate_products(h[t], h_mask, U), out=z[t])   # z_t = x_t W + h U
             if self.use_bias:
-                z += self.bias.value    # after h U, in Keras' order: same float32 rounding
-            rec.forward(z, out=a)                       # s over all four blocks in one call,
-            act.forward(z[:, 2 * u:3 * u], out=g)       # then g = f(z_c) replaces the third
-            c = xp.multiply(f_g, C[t], out=C[t + 1])    # c_t = f_g * c_{t-1}
-            c += xp.multiply(i, g, out=ig)              #       + i * g
-            act.forward(c, out=FC[t])                   # f(c_t)
-            xp.multiply(o, FC[t], out=H[t + 1])         # h_t = o * f(c_t)
-        return H[1:], [H[T], C[T]], (xt, Z, A, H, C, FC)
+                z[t] += self.bias.value          # + b, after h U as Keras adds it
+            rec.forward(z[t, :, :u], out=i[t])                     # i_t = sigma(z_i)
+            rec.forward(z[t, :, u:2 * u], out=f[t])                # f_t = sigma(z_f)
+            act.forward(z[t, :, 2 * u:3 * u], out=g[t])            # g_t = phi(z_c)
+            rec.forward(z[t, :, 3 * u:], out=o[t])                 # o_t = sigma(z_o)
+            xp.add(f[t] * c[t], i[t] * g[t], out=c[t + 1])    # c_t = f_t c_{t-1} + i_t g_t
+            act.forward(c[t + 1], out=phi_c[t])                    # phi(c_t)
+            xp.multiply(o[t], phi_c[t], out=h[t + 1])              # h_t = o_t * phi(c_t)
+        return h[1:], [h[T], c[T]], LSTMCache(x, z, i, f, g, o, c, phi_c, h, x_mask, h_mask)
 
     def backward(self, grad_output: Any) -> Any:
         """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
         and the weight gradients.
 
-        Backward through time, from t = T down to 1 (dh_next, dc_next: what step t+1 sends back;
-        at t = T they are the gradients of the returned final states, or zero):
+        Backward through time, from t = T down to 1 (dh_next, dc_next: what step t+1 sends
+        back; at t = T, what reaches the final states: return_state's gradients, plus the
+        output's when the output is h_T; g_t is dL/dh_t from the output sequence, else 0):
 
-            dh   = g_t + dh_next                    (g_t = dL/dh_t from the output sequence)
-            do   = dh * f(c_t)
-            dc   = dc_next + dh * o * f'(c_t)       (for tanh: 1 - f(c_t)^2)
-            di   = dc * g,   dg = dc * i,   df = dc * c_{t-1}
-            dz_t = [di * s'(z_i) | df * s'(z_f) | dg * f'(z_c) | do * s'(z_o)]
-            dc_next = dc * f_g                      (at t = 1: dL/dc_0)
-            dh_next = dz_t U^T                      (at t = 1: dL/dh_0)
+            dh   = g_t + dh_next
+            do   = dh * phi(c_t)
+            dc   = dc_next + phi'(c_t) * (dh * o_t)     (for tanh: phi' = 1 - phi(c_t)^2)
+            di   = dc * g_t
+            df   = dc * c_{t-1}
+            dg   = dc * i_t
+            dz_t = [sigma'(z_i) di | sigma'(z_f) df | phi'(z_c) dg | sigma'(z_o) do]
+            dc_next = dc * f_t                          (at t = 1: dL/dc_0)
+            dh_next = dz_t U^T                          (at t = 1: dL/dh_0)
 
         and after the loop, summed over time and batch (one batched matmul each):
 
             dL/dW = sum_t x_t^T dz_t,   dL/dU = sum_t h_{t-1}^T dz_t,   dL/db = sum_t,n dz_t,
             dL/dx_t = dz_t W^T
 
-        The derivatives s'(z), f'(z_c) and f'(c_t) depend only on the forward pass: they are
-        computed for every step at once before the loop (a few array operations instead of
-        a few per step), as the factor D_t = [s'(z_i) | s'(z_f) | f'(z_c) | s'(z_o)], so that
-        dz_t = [di | df | dg | do] * D_t is one multiplication per step; likewise o * f'(c_t),
-        and [g | c_{t-1} | i], so that [di | df | dg] = dc * [g | c_{t-1} | i] is one too.
+        The derivative factors (sigma'(z_i), ..., phi'(c_t)) depend only on the forward pass:
+        ``ActivationBackward`` computes each for every step at once, before the loop. With
+        dropout, the products with W, U and their gradients go through the masks
+        (``rnn_ops``: dh_next = sum_k (dz_k,t U_k^T) * m_h,k).
         """
-        # g_t for every step (None: only the final state got a gradient) and the
-        # gradients arriving at the final states, time-major (T, N, u)
-        dhs, dfinals, cache = self._unpack_output_grads(grad_output)
-        need_dx = self.input_grad_needed   # False for a model's first layer
         xp = backend.xp
-        xt, Z, A, H, C, FC = cache
-        T, N, _ = xt.shape
+        dH, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)  # dH[t] = g_t
         u = self.units
         act, rec = self.activation, self.recurrent_activation
-        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)   # C order for BLAS
-        zeros = xp.zeros((N, u), dtype=Z.dtype)
-        dh_next = dfinals[0] if dfinals[0] is not None else zeros
-        dc_next = dfinals[1] if dfinals[1] is not None else zeros
-        # the factors from the forward pass, every step at once (see above); a softmax
-        # activation has a Jacobian, not a factor, and is applied step by step instead
-        factors = act.elementwise and rec.elementwise
-        dZ = rec.derivative(Z, A) if factors else xp.empty_like(Z)   # D_t: s' on every block,
-        if factors:
-            dZ[..., 2 * u:3 * u] = act.derivative(Z[..., 2 * u:3 * u],         # f' on g's
-                                                  A[..., 2 * u:3 * u])
-            o_dfc = A[..., 3 * u:] * act.derivative(C[1:], FC)             # o * f'(c_t)
-            # [g | c_{t-1} | i]: what dc multiplies into [di | df | dg], as (T, N, 3, u)
-            gci = xp.stack([A[..., 2 * u:3 * u], C[:-1], A[..., :u]], axis=2)
-        dA4 = xp.empty((N, 4, u), dtype=Z.dtype)   # dL/d[i | f_g | g | o] of one step,
-        dA = dA4.reshape(N, 4 * u)                 # as (N, 4u) (a view: it is contiguous)
-        dA3 = dA4[:, :3]                           # and its [di | df | dg] blocks
-        for t in reversed(range(T)):
-            a, z, dz = A[t], Z[t], dZ[t]
-            i, f_g, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
-            dh = dh_next if dhs is None else dhs[t] + dh_next
-            xp.multiply(dh, FC[t], out=dA[:, 3 * u:])                    # do
-            if factors:
-                dc = dh * o_dfc[t]                                       # dc
-                dc += dc_next
-                xp.multiply(dc[:, None, :], gci[t], out=dA3)             # di, df, dg
-                dz *= dA                                                 # dz_t = dA * D_t
-            else:   # the same lines, each derivative applied by the activation's backward
-                dc = dc_next + act.backward(C[t + 1], FC[t], dh * o)
-                xp.multiply(dc, g, out=dA[:, :u])
-                xp.multiply(dc, C[t], out=dA[:, u:2 * u])
-                xp.multiply(dc, i, out=dA[:, 2 * u:3 * u])
-                dz[...] = rec.backward(z, a, dA)
-                dz[:, 2 * u:3 * u] = act.backward(z[:, 2 * u:3 * u], g, dA[:, 2 * u:3 * u])
-            dc_next = dc * f_g
-            dh_next = dz @ U_T
+        W_T = xp.ascontiguousarray(self.kernel.value.T)      # C order: BLAS is slower on .T
+        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)
+        z, i, f, g, o, c, phi_c = cache.z, cache.i, cache.f, cache.g, cache.o, cache.c, cache.phi_c
+        dz = xp.empty_like(z)                    # dz[t] = dz_t = [dz_i | dz_f | dz_c | dz_o]
+        # the activations' backward at every step: dL/d(input) from dL/d(output)
+        back_c = ActivationBackward(act, c[1:], phi_c)                 # phi'(c_t) * .
+        back_i = ActivationBackward(rec, z[..., :u], i)                # sigma'(z_i) * .
+        back_f = ActivationBackward(rec, z[..., u:2 * u], f)           # sigma'(z_f) * .
+        back_g = ActivationBackward(act, z[..., 2 * u:3 * u], g)       # phi'(z_c) * .
+        back_o = ActivationBackward(rec, z[..., 3 * u:], o)            # sigma'(z_o) * .
+        for t in reversed(range(len(z))):
+            dh = dH[t] + dh_next                                       # dh
+            do = dh * phi_c[t]                                         # do
+            dc = dc_next + back_c(t, dh * o[t])                        # dc
+            di = dc * g[t]                                             # di
+            df = dc * c[t]                                             # df  (c[t] = c_{t-1})
+            dg = dc * i[t]                                             # dg
+            back_i(t, di, out=dz[t, :, :u])                            # dz_i
+            back_f(t, df, out=dz[t, :, u:2 * u])                       # dz_f
+            back_g(t, dg, out=dz[t, :, 2 * u:3 * u])                   # dz_c
+            back_o(t, do, out=dz[t, :, 3 * u:])                        # dz_o
+            dc_next = dc * f[t]                                        # dc_next
+            dh_next = gate_products_input_grad(dz[t], cache.h_mask, U_T)   # dz_t U^T
         if self.trainable:
-            self.kernel.add_grad(sum_over_steps(xt, dZ))                  # sum_t x_t^T dz_t
-            self.recurrent_kernel.add_grad(sum_over_steps(H[:-1], dZ))    # sum_t h_{t-1}^T dz_t
+            self.kernel.add_grad(gate_products_weight_grad(cache.x, cache.x_mask, dz))
+            self.recurrent_kernel.add_grad(
+                gate_products_weight_grad(cache.h[:-1], cache.h_mask, dz))
             if self.use_bias:
-                self.bias.add_grad(dZ.sum(axis=(0, 1)))
-        # dx_t = dz_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
-        dxt = matmul_steps(dZ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
-        return self._pack_input_grads(dxt, [dh_next, dc_next])
+                self.bias.add_grad(dz.sum(axis=(0, 1)))
+        dx = gate_products_input_grad(dz, cache.x_mask, W_T) if self.input_grad_needed else None
+        return self._pack_input_grads(dx, [dh_next, dc_next])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation),

@@ -9,19 +9,27 @@ A recurrent layer reads a sequence x of shape (N, T, D) one step at a time, carr
 The cell itself (its weights, its step formula and that formula's derivative) lives in the
 subclass, as two methods:
 
-* ``_cell_forward(xt, states0) -> (hs, finals, cache)``: ``xt`` is the input in time-major
-  layout (T, N, D), already reversed when ``go_backwards``; ``hs`` is every h_t, (T, N, u);
-  ``finals`` the final states.
+* ``_cell_forward(x, states0, x_mask, h_mask) -> (hs, finals, cache)``: ``x`` is the input
+  in time-major layout (T, N, D), already reversed when ``go_backwards``; ``x_mask`` and
+  ``h_mask`` the dropout masks of the inputs and of h_{t-1} (``None``: no dropout; see
+  ``dropout_masks``); ``hs`` is every h_t, (T, N, u); ``finals`` the final states; ``cache``
+  the layer's named cache (``SimpleRNNCache``, ``LSTMCache``, ``GRUCache``: the contract
+  between forward and backward, documented field by field with its shapes).
 * ``backward(grad_output)``: backpropagation through time (BPTT), the loop over reversed
-  time in plain sight. ``_unpack_output_grads`` gives it dL/dh_t for every t (time-major,
-  or ``None`` when only the final state received a gradient) and the gradients arriving at
-  the final states; it adds the weight gradients and hands dL/dx (time-major; ``None`` when
-  the layer is first in a model and its input is data) and dL/dstate_0 to
-  ``_pack_input_grads``.
+  time in plain sight. ``_unpack_output_grads`` gives it g_t = dL/dh_t from the outputs for
+  every t (time-major (T, N, u), zero where no output received a gradient), the gradients
+  arriving at the final states (zeros when none) and the cache; it adds the weight
+  gradients and hands dL/dx (time-major; ``None`` when the layer is first in a model and its
+  input is data) and dL/dstate_0 to ``_pack_input_grads``.
 
 This base class does everything around that: argument checks, shapes, the time-major
 transpose, ``go_backwards``, ``return_sequences``/``return_state``, ``initial_state``, and
-the stored state of ``stateful=True`` layers.
+the stored state of ``stateful=True`` layers, and the dropout masks.
+
+Dropout (Keras 3): with ``dropout`` the inputs x_t and with ``recurrent_dropout`` the
+carried h_{t-1} are multiplied by a mask of 0 and 1/(1 - rate), drawn once per batch and the
+same at every step; only in training. Where Keras draws one mask per gate (LSTM and GRU when
+``recurrent_dropout`` is set: 4 and 3 masks), so does minikeras.
 
 Time-major (T, N, ...) arrays are used inside because each step then reads and writes one
 contiguous (N, ...) block, which is what a matrix product wants.
@@ -29,30 +37,21 @@ contiguous (N, ...) block, which is what a matrix product wants.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from typing import Any
+
+import numpy as np
 
 from minikeras import backend
 from minikeras.layers.layer import InputSpec, Layer, Shape, reject_unsupported
+from minikeras.layers.rnn_ops import matmul_steps, sum_over_steps
+
+__all__ = ["RNNBase", "matmul_steps", "sum_over_steps"]
 
 _UNSUPPORTED = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
                 "activity_regularizer", "kernel_constraint", "recurrent_constraint",
                 "bias_constraint")
-
-
-def matmul_steps(a: Any, w: Any) -> Any:
-    """a_t @ w for every step t at once: (T, N, K) @ (K, M) -> (T, N, M), one call.
-
-    NumPy runs it as one small BLAS product per step. Those stay on one thread, where a
-    single (T*N, K) product may be split over all cores, and on a busy machine such threads
-    stall waiting for each other (measured: milliseconds instead of 0.1 ms).
-    """
-    return backend.matmul(a, w)   # K == 1 (one input feature): a broadcast multiply
-
-
-def sum_over_steps(a: Any, b: Any) -> Any:
-    """sum_t a_t^T b_t: (T, N, K), (T, N, M) -> (K, M), a weight gradient summed over time
-    (and batch). One batched product, then the sum over t."""
-    return (backend.xp.swapaxes(a, 1, 2) @ b).sum(axis=0)
 
 
 class RNNBase(Layer):
@@ -60,6 +59,8 @@ class RNNBase(Layer):
 
     #: one name per carried state; LSTM has ("h", "c")
     state_names: tuple[str, ...] = ("h",)
+    #: gates with their own dropout masks when ``recurrent_dropout`` is set (LSTM 4, GRU 3)
+    gate_count = 1
 
     def __init__(self, units: int, *, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False,
@@ -67,15 +68,17 @@ class RNNBase(Layer):
                  recurrent_dropout: float = 0.0, seed: int | None = None,
                  use_cudnn: Any = "auto", **kwargs: Any) -> None:
         reject_unsupported(type(self).__name__, **{a: kwargs.pop(a, None) for a in _UNSUPPORTED})
+        # Keras arguments with no effect here: zero_output_for_mask only changes masked steps
+        # (minikeras has no masking; Bidirectional sets it), LSTM/GRU's implementation (1 or 2)
+        # only the order of float additions.
+        self.zero_output_for_mask = bool(kwargs.pop("zero_output_for_mask", False))
+        if self.gate_count > 1:
+            self.implementation = int(kwargs.pop("implementation", 2))
         super().__init__(**kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(
                 "Received an invalid value for argument `units`, expected a positive integer, "
                 f"got {units!r}.")
-        if dropout or recurrent_dropout:
-            raise NotImplementedError(
-                f"{type(self).__name__}: `dropout`/`recurrent_dropout` are not supported by "
-                "minikeras yet (use a Dropout layer between recurrent layers).")
         self.units = int(units)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -84,7 +87,25 @@ class RNNBase(Layer):
         # Keras unrolls the Python loop instead of using tf.while_loop: no numeric effect, and
         # our loop is a Python loop anyway.
         self.unroll = bool(unroll)
+        for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not isinstance(rate, numbers.Real) or isinstance(rate, bool):
+                raise ValueError(f"{type(self).__name__}: `{arg}` must be a float in [0, 1]; "
+                                 f"received {arg}={rate!r}.")
+            if not 0 <= rate <= 1:
+                warnings.warn(f"{type(self).__name__}: {arg}={rate!r} is outside [0, 1]; it is "
+                              "clipped into it, as Keras does.", UserWarning, stacklevel=3)
+        # Keras clips the rates into [0, 1]
+        self.dropout = min(1.0, max(0.0, float(dropout)))
+        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        for arg, rate in (("dropout", self.dropout), ("recurrent_dropout", self.recurrent_dropout)):
+            if rate == 1:
+                warnings.warn(
+                    f"{type(self).__name__}: {arg}=1.0 drops every unit in training, so the layer "
+                    "learns nothing from that input (Keras' LSTM and GRU silently apply no "
+                    "dropout at rate 1; minikeras follows the math, see parity_report.md).",
+                    UserWarning, stacklevel=3)
         self.seed = seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
         self.use_cudnn = use_cudnn
         #: the stored state of a stateful layer: plain arrays, not weights (as in Keras)
         self.states: list[Any] | None = None
@@ -94,8 +115,33 @@ class RNNBase(Layer):
     def build_cell(self, input_dim: int) -> None:
         raise NotImplementedError
 
-    def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
+    def _cell_forward(self, x: Any, states0: list[Any], x_mask: Any,
+                      h_mask: Any) -> tuple[Any, list[Any], Any]:
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ dropout
+    def dropout_masks(self, n: int, input_dim: int, training: bool) -> tuple[Any, Any]:
+        """(x_mask, h_mask) for one batch: each ``None`` (no dropout) or (K, N, d) with K = 1
+        (one mask for every gate) or K = ``gate_count`` (one per gate), as Keras 3 draws them:
+        a gated cell with ``recurrent_dropout`` switches to one mask per gate for both.
+        Only in training, and only for a rate above 0."""
+        per_gate = self.gate_count if self.recurrent_dropout > 0 else 1
+        x_mask = h_mask = None
+        if training and self.dropout > 0:
+            x_mask = self.draw_dropout_mask((per_gate, n, input_dim), self.dropout)
+        if training and self.recurrent_dropout > 0:
+            h_mask = self.draw_dropout_mask((per_gate, n, self.units), self.recurrent_dropout)
+        return x_mask, h_mask
+
+    def draw_dropout_mask(self, shape: tuple[int, ...], rate: float) -> Any:
+        """A mask of the given shape: 0 with probability ``rate``, else 1 / (1 - rate).
+        The one place masks are drawn: a test can replace it to give minikeras and Keras the
+        same masks."""
+        if rate >= 1:   # every unit dropped (1 / (1 - rate) does not exist; nothing is kept)
+            return backend.xp.zeros(shape, dtype=self.dtype)
+        keep = backend.random_uniform(shape, self.dtype, self._rng) >= rate
+        # 1/(1 - rate) rounded once to the dtype, as tf.nn.dropout scales
+        return keep.astype(self.dtype) * np.dtype(self.dtype).type(1 / (1 - rate))
 
     # ------------------------------------------------------------------ shapes
     def _split_shapes(self, input_shape: Any) -> tuple[Shape, list[Shape]]:
@@ -188,9 +234,14 @@ class RNNBase(Layer):
         xt = xp.swapaxes(x, 0, 1)
         if self.go_backwards:
             xt = xt[::-1]
-        hs, finals, cell_cache = self._cell_forward(xp.ascontiguousarray(xt), states0)
+        x_mask, h_mask = self.dropout_masks(n, x.shape[-1], training)
+        hs, finals, cell_cache = self._cell_forward(xp.ascontiguousarray(xt), states0,
+                                                    x_mask, h_mask)
         if self.stateful:
-            # the next call starts where this one ended; no gradient crosses this boundary
+            # the next call starts where this one ended. The copy detaches the stored state
+            # from this call's cache buffers (a view would share their memory and keep them
+            # alive). No gradient crosses batches: with no autograd there is no graph to cut,
+            # backward simply ends at this call's h_0.
             self.states = [f.copy() for f in finals]
         self.cache = (given, cell_cache)
         # Keras returns the outputs in processing order: reversed in time when go_backwards
@@ -198,23 +249,30 @@ class RNNBase(Layer):
         return [out, *finals] if self.return_state else out
 
     def _unpack_output_grads(self, grad_output: Any) -> tuple[Any, list[Any], Any]:
-        """dL/d(output) (and dL/d(final states) with return_state) -> (dhs, dfinals, cache):
-        dhs is dL/dh_t for every t, time-major (T, N, u), or None when only h_T was
-        returned; dfinals the gradients arriving at the final states (None: none)."""
+        """dL/d(output) (and dL/d(final states) with return_state) -> (dH, dfinals, cache).
+
+        dH[t] = g_t, the gradient arriving at h_t from the layer's outputs, time-major
+        (T, N, u): the output sequence's gradient, or zeros when only h_T is returned.
+        dfinals: the gradients arriving at the final states from
+        ``return_state`` (zeros when none), plus dL/dh_T from the output when it is h_T itself.
+        cache: what ``_cell_forward`` stored."""
         xp = backend.xp
         _, cell_cache = self.cache
+        h_last = cell_cache.h[-1]
         if self.return_state:
             dout, *dfinals = list(grad_output)
         else:
             dout, dfinals = grad_output, [None] * len(self.state_names)
-        dhs = None
-        if dout is not None:
-            if self.return_sequences:
-                dhs = xp.ascontiguousarray(xp.swapaxes(dout, 0, 1))
-            else:
-                # the output is h_T itself: its gradient joins the final state's
-                dfinals[0] = dout if dfinals[0] is None else dfinals[0] + dout
-        return dhs, dfinals, cell_cache
+        dfinals = [xp.zeros_like(h_last) if d is None else d for d in dfinals]
+        if self.return_sequences and dout is not None:
+            dH = xp.ascontiguousarray(xp.swapaxes(dout, 0, 1))
+        else:
+            # no output sequence: g_t = 0 at every step (a read-only view of one zero row: no
+            # (T, N, u) array to allocate), and the output h_T's gradient joins the final state's
+            dH = xp.broadcast_to(xp.zeros_like(h_last), cell_cache.h[1:].shape)
+            if dout is not None:
+                dfinals[0] = dfinals[0] + dout
+        return dH, dfinals, cell_cache
 
     def _pack_input_grads(self, dxt: Any, dstates0: list[Any]) -> Any:
         """Time-major dL/dx back to (N, T, D) (and in reading order for go_backwards), plus
@@ -263,7 +321,8 @@ class RNNBase(Layer):
         return {**super().get_config(), "units": self.units,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful,
-                "unroll": self.unroll, "dropout": 0.0, "recurrent_dropout": 0.0,
+                "unroll": self.unroll, "dropout": self.dropout,
+                "recurrent_dropout": self.recurrent_dropout,
                 "seed": self.seed}
 
     def _config_initializers(self) -> dict[str, Any]:

@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from minikeras import activations, backend
-from minikeras.layers.rnn_base import RNNBase, matmul_steps, sum_over_steps
+from minikeras.layers.rnn_base import RNNBase
+from minikeras.layers.rnn_ops import (
+    ActivationBackward,
+    gate_products,
+    gate_products_input_grad,
+    gate_products_weight_grad,
+)
+
+
+@dataclass
+class SimpleRNNCache:
+    """What ``SimpleRNN.forward`` keeps for ``backward`` (T steps, batch N, D features,
+    u units; time-major, in processing order: already reversed for ``go_backwards``).
+
+    x: (T, N, D) the inputs x_t.
+    z: (T, N, u) the pre-activations z_t.
+    h: (T + 1, N, u) the states: h[0] = h_0 (the initial state), h[t] = h_t.
+    x_mask: None, or (1, N, D): the dropout mask of the inputs (training only).
+    h_mask: None, or (1, N, u): the recurrent dropout mask of h_{t-1} (training only).
+    """
+
+    x: Any
+    z: Any
+    h: Any
+    x_mask: Any
+    h_mask: Any
+
+
 
 
 class SimpleRNN(RNNBase):
@@ -14,10 +42,13 @@ class SimpleRNN(RNNBase):
     Weights (Keras' ``get_weights()`` order): kernel W (D, u), recurrent_kernel U (u, u),
     bias b (u,). One step, for t = 1..T (f = ``activation``, tanh by default):
 
-        z_t = x_t W + h_{t-1} U + b
+        z_t = x_t W + b + h_{t-1} U          (summed in this order, as Keras does)
         h_t = f(z_t)
 
-    The backward pass (BPTT) is written out in ``backward`` below.
+    With ``dropout``/``recurrent_dropout`` in training, x_t is x_t * m_x and h_{t-1} is
+    h_{t-1} * m_h in the first line, with masks m_x (N, D), m_h (N, u) drawn once per batch.
+    The backward pass (BPTT) is written out in ``backward`` below; the cache it reads is
+    ``SimpleRNNCache``.
     """
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
@@ -42,36 +73,34 @@ class SimpleRNN(RNNBase):
         self.bias = (self.add_weight("bias", (u,), self.bias_initializer)
                      if self.use_bias else None)
 
-    def _cell_forward(self, xt: Any, states0: list[Any]) -> tuple[Any, list[Any], Any]:
+    def _cell_forward(self, x: Any, states0: list[Any], x_mask: Any,
+                      h_mask: Any) -> tuple[Any, list[Any], SimpleRNNCache]:
         xp = backend.xp
-        T, N, D = xt.shape
-        u = self.units
-        U = self.recurrent_kernel.value
-        Z = matmul_steps(xt, self.kernel.value)   # x_t W for every step, before the loop
+        T, N, _ = x.shape
+        W, U = self.kernel.value, self.recurrent_kernel.value
+        xw = gate_products(x, x_mask, W)             # x_t W for every step, before the loop
         if self.use_bias:
-            Z += self.bias.value
-        H = xp.empty((T + 1, N, u), dtype=Z.dtype)   # H[0] = h_0, H[t] = h_t
-        H[0] = states0[0]
-        hU = xp.empty((N, u), dtype=Z.dtype)         # scratch for h_{t-1} U
+            xw += self.bias.value                    # x_t W + b
+        z = xp.empty_like(xw)                        # z[t] = z_t
+        h = xp.empty((T + 1, N, self.units), dtype=xw.dtype)   # h[0] = h_0, h[t] = h_t
+        h[0] = states0[0]
+        # index t holds step t + 1 of the equations: h[t] is the state it reads
         for t in range(T):
-            Z[t] += xp.matmul(H[t], U, out=hU)           # z_t = x_t W + b + h_{t-1} U
-            self.activation.forward(Z[t], out=H[t + 1])  # h_t = f(z_t)
-        return H[1:], [H[T]], (xt, Z, H)
+            xp.add(xw[t], gate_products(h[t], h_mask, U), out=z[t])   # z_t
+            self.activation.forward(z[t], out=h[t + 1])               # h_t = f(z_t)
+        return h[1:], [h[T]], SimpleRNNCache(x, z, h, x_mask, h_mask)
 
     def backward(self, grad_output: Any) -> Any:
         """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
         and the weight gradients.
 
-        Backward through time. g_t = dL/dh_t arriving from above (the output sequence, or only
-        the last step); going from t = T down to 1 the gradient also flows in from step t+1:
+        g_t = dL/dh_t arriving from the output sequence (zero when only h_T is returned).
+        Going from t = T down to 1, the gradient also flows in from step t+1:
 
-            dh    = g_t + dh_next           (dh_next = 0 at t = T, plus dL/dh_T from return_state)
-            dz_t  = f'(z_t) * dh            (for tanh: (1 - h_t^2) * dh)
+            dh      = g_t + dh_next         (at t = T, dh_next is what reaches the final state
+                                             h_T: the output h_T's gradient, return_state's)
+            dz_t    = f'(z_t) * dh          (for tanh: (1 - h_t^2) * dh)
             dh_next = dz_t U^T              (what step t-1 receives; at t = 1 it is dL/dh_0)
-
-        f'(z_t) depends only on the forward pass, so it is computed for every step at once
-        before the loop (one array operation instead of T); the loop keeps only what truly
-        flows backwards through time.
 
         and once the loop has stored every dz_t, summing over time and batch:
 
@@ -79,35 +108,29 @@ class SimpleRNN(RNNBase):
             dL/dU = sum_t h_{t-1}^T dz_t    (likewise)
             dL/db = sum_t sum_n dz_t
             dL/dx_t = dz_t W^T              (one batched matmul)
+
+        With dropout, x_t and h_{t-1} stand for x_t * m_x and h_{t-1} * m_h in dL/dW and dL/dU,
+        and dL/dx_t = (dz_t W^T) * m_x, dh_next = (dz_t U^T) * m_h (``rnn_ops``).
         """
-        # g_t for every step (None: only the final state got a gradient) and the
-        # gradients arriving at the final states, time-major (T, N, u)
-        dhs, dfinals, cache = self._unpack_output_grads(grad_output)
-        need_dx = self.input_grad_needed   # False for a model's first layer
         xp = backend.xp
-        xt, Z, H = cache
-        T, N, D = xt.shape
-        u = self.units
-        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)   # C order for BLAS
-        dh_next = dfinals[0] if dfinals[0] is not None else xp.zeros((N, u), dtype=Z.dtype)
-        act = self.activation
-        # f'(z_t) for every t at once; the loop turns it into dz_t in place
-        dZ = act.derivative(Z, H[1:]) if act.elementwise else xp.empty_like(Z)
-        for t in reversed(range(T)):
-            dh = dh_next if dhs is None else dhs[t] + dh_next      # dh = g_t + dh_next
-            if act.elementwise:
-                dZ[t] *= dh                                        # dz_t = f'(z_t) * dh
-            else:   # softmax: f' is a Jacobian, applied by the activation's backward
-                dZ[t] = act.backward(Z[t], H[t + 1], dh)
-            dh_next = dZ[t] @ U_T                                  # flows to step t-1
+        dH, (dh_next,), cache = self._unpack_output_grads(grad_output)   # dH[t] = g_t
+        W_T = xp.ascontiguousarray(self.kernel.value.T)      # C order: BLAS is slower on .T
+        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)
+        dz = xp.empty_like(cache.z)                           # dz[t] = dz_t
+        # f'(z_t) * dh, with f'(z) computed for every step at once (see ActivationBackward)
+        act_backward = ActivationBackward(self.activation, cache.z, cache.h[1:])
+        for t in reversed(range(len(dz))):
+            dh = dH[t] + dh_next                                          # dh
+            act_backward(t, dh, out=dz[t])                                # dz_t = f'(z_t) dh
+            dh_next = gate_products_input_grad(dz[t], cache.h_mask, U_T)  # dz_t U^T
         if self.trainable:
-            self.kernel.add_grad(sum_over_steps(xt, dZ))                  # sum_t x_t^T dz_t
-            self.recurrent_kernel.add_grad(sum_over_steps(H[:-1], dZ))    # sum_t h_{t-1}^T dz_t
+            self.kernel.add_grad(gate_products_weight_grad(cache.x, cache.x_mask, dz))
+            self.recurrent_kernel.add_grad(
+                gate_products_weight_grad(cache.h[:-1], cache.h_mask, dz))
             if self.use_bias:
-                self.bias.add_grad(dZ.sum(axis=(0, 1)))
-        # dx_t = dz_t W^T (a C-contiguous W^T: BLAS is slower on a transposed view)
-        dxt = matmul_steps(dZ, xp.ascontiguousarray(self.kernel.value.T)) if need_dx else None
-        return self._pack_input_grads(dxt, [dh_next])
+                self.bias.add_grad(dz.sum(axis=(0, 1)))
+        dx = gate_products_input_grad(dz, cache.x_mask, W_T) if self.input_grad_needed else None
+        return self._pack_input_grads(dx, [dh_next])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation),

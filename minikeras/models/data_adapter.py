@@ -125,7 +125,11 @@ class DataMixin:
         sizes = {"x": [len(a) for a in xs]}
         ys = None
         if y is not None:
-            ys = [self._cast_y(a, i, where) for i, a in enumerate(self._y_list(y))]
+            raw_y = self._y_list(y)
+            if len(raw_y) != max(len(self.output_names), 1):
+                raise ValueError(f"{where}: the model has {len(self.output_names)} output(s) "
+                                 f"{self.output_names}, but `y` holds {len(raw_y)} array(s).")
+            ys = [self._cast_y(a, i, where) for i, a in enumerate(raw_y)]
             sizes["y"] = [len(a) for a in ys]
         if sample_weight is not None:
             sample_weight = validation.as_array(sample_weight, "sample_weight", where)

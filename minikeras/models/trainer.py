@@ -1,8 +1,9 @@
 """fit / evaluate / predict and the *_on_batch calls: batching, validation, progress.
 
-Data arrive as NumPy arrays (or lists/dicts of them for several inputs/outputs). Floats are
-cast to floatx on the host (Keras casts float64 to float32), batches are cut in order (or in
-a fresh permutation per epoch with ``shuffle=True``) and moved to the device one at a time.
+Data arrive as NumPy arrays (or lists/dicts of them for several inputs/outputs) and are
+checked and cast to floatx by ``data_adapter.py`` before anything moves; batches are cut in
+order (or in a fresh permutation per epoch with ``shuffle=True``) and moved to the device one
+at a time.
 """
 
 from __future__ import annotations
@@ -18,12 +19,6 @@ from minikeras.callbacks import Callback, CallbackList, History, ProgbarLogger
 from minikeras.models.data_adapter import DataMixin
 from minikeras.utils import validation
 from minikeras.utils.progbar import Progbar
-
-
-def _host_or_device(a: Any) -> Any:
-    """NumPy data stays NumPy (moved batch by batch later); a CuPy array passed in by the
-    user stays on the device (``np.asarray`` would refuse it: no implicit device->host copy)."""
-    return a if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
 
 
 def class_weight_to_sample_weights(y: Any, class_weight: Mapping) -> np.ndarray:
@@ -195,6 +190,7 @@ class TrainerMixin(DataMixin):
 
     def _class_sample_weights(self, y: Any, class_weight: Any) -> np.ndarray:
         """fit/train_on_batch(class_weight=...): one weight per sample, from its class."""
+        y = validation.as_array(y, "y", "class_weight")   # checked before its classes are read
         if getattr(self._losses[0], "_sparse", False) and np.ndim(y) > 1 and \
                 np.shape(y)[-1] != 1:
             raise ValueError("`class_weight` needs one class per sample (targets of shape (N,), "

@@ -204,8 +204,9 @@ def deserialize(entry: dict[str, Any], custom_objects: dict | None = None) -> An
         return functional_from_config(config, custom_objects)
     if name == "Sequential":
         return sequential_from_config(config, custom_objects)
-    if name == "TimeDistributed" and isinstance(config.get("layer"), dict):
-        config["layer"] = deserialize(config["layer"], custom_objects)
+    for key in ("layer", "backward_layer"):   # TimeDistributed's and Bidirectional's layers
+        if name in ("TimeDistributed", "Bidirectional") and isinstance(config.get(key), dict):
+            config[key] = deserialize(config[key], custom_objects)
     config = _clean_layer_config(cls, config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

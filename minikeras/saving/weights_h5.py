@@ -6,6 +6,7 @@ The file mirrors the model's object tree (Keras' ``saving_lib``)::
     layers/<key>/vars/0, 1, ...  one group per layer of ``model.layers``
     layers/lstm/cell/vars/...    recurrent layers keep their weights in their cell
     layers/time_distributed/layer/vars/...   a wrapper's inner layer
+    layers/bidirectional/forward_layer/..., backward_layer/...   Bidirectional's two layers
     layers/sequential/layers/... a nested model, recursively
     optimizer/vars/0, 1, ...     iterations, learning rate, then the optimizer state
 
@@ -38,6 +39,7 @@ def _own_variables(layer: Any) -> list[Any]:
 
 def layer_entries(obj: Any, prefix: str = "") -> list[Entry]:
     """The groups ``obj`` writes, in Keras' layout, with the variables of each."""
+    from minikeras.layers.bidirectional import Bidirectional
     from minikeras.layers.rnn_base import RNNBase
     from minikeras.layers.wrappers import TimeDistributed
 
@@ -59,6 +61,10 @@ def layer_entries(obj: Any, prefix: str = "") -> list[Entry]:
                  _own_variables(obj))]
     if isinstance(obj, TimeDistributed):
         return [(prefix + "vars", obj.name, [])] + layer_entries(obj.layer, prefix + "layer/")
+    if isinstance(obj, Bidirectional):
+        return [(prefix + "vars", obj.name, [])] + layer_entries(
+            obj.forward_layer, prefix + "forward_layer/") + layer_entries(
+            obj.backward_layer, prefix + "backward_layer/")
     return [(prefix + "vars", obj.name, _own_variables(obj))]
 
 
@@ -68,7 +74,8 @@ def optimizer_state(optimizer: Any) -> list[tuple[Any, str | None]]:
     for group in optimizer._slot_groups():
         for var in optimizer._tracked:
             pairs += [(var, s) for s in group]
-    return pairs
+    # scalar state saved after the slots (Nadam's u_product), as Keras orders it
+    return pairs + [(None, name) for name in optimizer._extra_variables()]
 
 
 def _optimizer_name(optimizer: Any) -> str:
@@ -145,10 +152,11 @@ def plan_optimizer(model: Any, h5: Any, source: str, build: bool) -> Any:
         return None
     group = h5["optimizer/vars"]
     stored = len([k for k in group.keys() if k.isdigit()])
-    if stored <= 2:
+    if stored < 2:   # plain SGD saves only iterations and learning rate: restored too
         return None
     tracked = optimizer._tracked or (model.trainable_weights if build else [])
-    expected = 2 + sum(len(g) for g in optimizer._slot_groups()) * len(tracked)
+    expected = (2 + sum(len(g) for g in optimizer._slot_groups()) * len(tracked)
+                + len(optimizer._extra_variables()))
     if expected != stored:
         if not build and not optimizer._tracked:
             warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because "
@@ -174,6 +182,8 @@ def apply_optimizer(model: Any, plan: Any) -> None:
         elif slot == "learning_rate":
             if not callable(optimizer._learning_rate):
                 optimizer.learning_rate = float(value)
+        elif var is None:   # scalar state such as Nadam's u_product
+            getattr(optimizer, slot)[...] = value
         else:
             target = optimizer._slots[id(var)][slot]
             if tuple(target.shape) != tuple(value.shape):
