@@ -29,6 +29,7 @@ class LayerCase:
     make: Callable[[Any], Any]          # layers module -> a fresh layer
     shapes: Shapes                      # input shape (batch first), or a list for merges
     training: bool = False
+    integers: int | None = None         # inputs: integers in [0, integers) (Embedding ids)
 
 
 def _cases() -> list[LayerCase]:
@@ -99,6 +100,41 @@ def _cases() -> list[LayerCase]:
           lambda L: L.PReLU(alpha_initializer="random_normal", shared_axes=[1]), (3, 4, 5)),
         c("RepeatVector", "repeat_vector", lambda L: L.RepeatVector(3), (4, 5)),
         c("Permute", "permute", lambda L: L.Permute((2, 1)), (3, 4, 5)),
+    ] + _new_layer_cases()
+
+
+def _new_layer_cases() -> list[LayerCase]:
+    """Normalization, sequence and transposed-convolution layers (issue 16)."""
+    c = LayerCase
+    return [
+        c("BatchNormalization", "batch_norm_training", lambda L: L.BatchNormalization(),
+          (6, 4), training=True),
+        c("BatchNormalization", "batch_norm_inference_axis1",
+          lambda L: L.BatchNormalization(axis=1), (2, 3, 4, 2)),
+        c("LayerNormalization", "layer_norm_2axes", lambda L: L.LayerNormalization(axis=[1, 2]),
+          (3, 4, 5)),
+        c("Embedding", "embedding", lambda L: L.Embedding(7, 3), (3, 5), integers=7),
+        c("Conv1D", "conv1d_causal_dilated",
+          lambda L: L.Conv1D(3, 3, padding="causal", dilation_rate=2, activation="tanh"),
+          (2, 9, 2)),
+        c("Conv1D", "conv1d_channels_first_same",
+          lambda L: L.Conv1D(3, 2, strides=2, padding="same", data_format="channels_first"),
+          (2, 2, 7)),
+        c("MaxPooling1D", "maxpool1d_same", lambda L: L.MaxPooling1D(3, 2, padding="same"),
+          (2, 7, 3)),
+        c("AveragePooling1D", "avgpool1d", lambda L: L.AveragePooling1D(2), (2, 6, 3)),
+        c("GlobalMaxPooling1D", "global_maxpool1d", lambda L: L.GlobalMaxPooling1D(),
+          (2, 5, 3)),
+        c("GlobalAveragePooling1D", "global_avgpool1d_channels_first",
+          lambda L: L.GlobalAveragePooling1D(data_format="channels_first", keepdims=True),
+          (2, 3, 5)),
+        c("Conv2DTranspose", "conv2d_transpose_same_stride2",
+          lambda L: L.Conv2DTranspose(3, 3, strides=2, padding="same", activation="relu"),
+          (2, 4, 3, 2)),
+        c("Conv2DTranspose", "conv2d_transpose_channels_first",
+          lambda L: L.Conv2DTranspose(2, (2, 3), strides=(2, 1), data_format="channels_first"),
+          (2, 3, 3, 4)),
+        c("Cropping2D", "cropping2d", lambda L: L.Cropping2D(((1, 0), (0, 2))), (2, 4, 5, 2)),
     ]
 
 
@@ -110,12 +146,16 @@ NOT_LAYERS = frozenset({
     "Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
     "Lambda",   # refused at construction (no autodiff): nothing to run
 })
+NOT_LAYERS |= {"MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
+               "Convolution2DTranspose"}
 
 
 def case_inputs(case: LayerCase, seed: int = 0) -> list[np.ndarray]:
     """Float64 inputs of a case (cast to the dtype under test by the caller)."""
     rng = np.random.default_rng(seed)
     shapes = case.shapes if isinstance(case.shapes, list) else [case.shapes]
+    if case.integers is not None:
+        return [rng.integers(0, case.integers, s).astype(np.float64) for s in shapes]
     return [rng.standard_normal(s) for s in shapes]
 
 

@@ -47,6 +47,19 @@ _RENAMES: dict[str, list[tuple[str, str]]] = {
                 ("U_regularizer", "recurrent_regularizer"), ("dropout_W", "dropout"),
                 ("dropout_U", "recurrent_dropout"), ("consume_less", "implementation")],
 }
+# Keras 1/2 names of the issue-16 layers.
+_RENAMES.update({
+    "Conv1D": [("nb_filter", "filters"), ("filter_length", "kernel_size"),
+               ("subsample_length", "strides"), ("border_mode", "padding"), *_WEIGHTS],
+    "_Pooling1D": [("pool_length", "pool_size"), ("stride", "strides"),
+                   ("border_mode", "padding")],
+    "Embedding": [("init", "embeddings_initializer"), ("W_regularizer", "embeddings_regularizer"),
+                  ("W_constraint", "embeddings_constraint")],
+    "BatchNormalization": [("beta_init", "beta_initializer"), ("gamma_init", "gamma_initializer")],
+    "Conv2DTranspose": [("nb_filter", "filters"), ("subsample", "strides"),
+                        ("border_mode", "padding"), ("dim_ordering", "data_format"), *_WEIGHTS],
+    "Cropping2D": [("dim_ordering", "data_format")],
+})
 # Old values that Keras 3 spells differently.
 _DIM_ORDERING = {"th": "channels_first", "tf": "channels_last", "default": None}
 _INITIALIZERS = {"uniform": "random_uniform", "normal": "random_normal", "zero": "zeros",

@@ -6,7 +6,7 @@ modules (``minikeras.optimizers.adam``, ``minikeras.layers.embedding``) take the
 level; give a new top-level module or a module that must differ from its package its own entry.
 
     0  backend
-    1  variable, activations, initializers, datasets, parameter_pack, no_autodiff (the
+    1  variable, activations, initializers, datasets, no_autodiff (the
        errors that refuse Lambda and backend math), the plain helpers of utils
        (utils/__init__, np_utils, rng_utils, file_utils, progbar, numerical_utils, validation)
     2  graph (KerasTensor, Node, Input), registry (classes by name)
@@ -38,7 +38,6 @@ LEVELS: dict[str, int] = {
     "minikeras.activations": 1,
     "minikeras.initializers": 1,
     "minikeras.datasets": 1,
-    "minikeras.parameter_pack": 1,
     "minikeras.no_autodiff": 1,
     "minikeras.utils": 1,
     "minikeras.graph": 2,

@@ -183,7 +183,7 @@ def test_install_serves_keras_and_uninstall_restores():
         with pytest.raises(ModuleNotFoundError, match="served by minikeras"):
             import keras.preprocessing.image  # noqa: F401
         with pytest.raises(ImportError):
-            from keras.layers import Embedding  # noqa: F401
+            from keras.layers import Conv3D  # noqa: F401  (a layer minikeras lacks)
     assert sys.modules.get("keras") is before
     assert not as_keras.is_installed()
 
@@ -258,3 +258,16 @@ def test_command_line_runs_the_saving_tutorial_on_1d_data(tmp_path):
     after = np.array(re.findall(r"[-+\d.e]+", lines["test after load"]), float)
     assert before.shape == (2,) and np.array_equal(before, after)
     assert np.all(np.isfinite(before)) and np.all(np.abs(before - 2) < 1)
+
+
+def test_positional_learning_rate_is_not_called_lr_spelling() -> None:
+    """``Adam(0.01)`` is the learning rate in Keras 1/2 and 3 alike: no `lr` deprecation
+    warning for it, while ``Adam(lr=0.01)`` still gets one."""
+    from minikeras._keras_shim import optimizers as keras_optimizers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        opt = keras_optimizers.Adam(0.01)
+    assert abs(float(opt.learning_rate) - 0.01) < 1e-8
+    with pytest.warns(DeprecationWarning, match="`lr` is Keras 1/2 spelling"):
+        keras_optimizers.Adam(lr=0.01)

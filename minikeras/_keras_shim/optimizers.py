@@ -22,14 +22,15 @@ from typing import Any
 import minikeras.optimizers as _opt
 from minikeras.optimizers import Optimizer, get, serialize
 
+# the first positional argument is the learning rate in Keras 1/2 and 3 alike: no `lr` warning
 _POSITIONAL = {
-    "SGD": ("lr", "momentum", "decay", "nesterov"),
-    "RMSprop": ("lr", "rho", "epsilon", "decay"),
-    "Adam": ("lr", "beta_1", "beta_2", "epsilon", "decay", "amsgrad"),
-    "Adagrad": ("lr", "epsilon", "decay"),
-    "Adadelta": ("lr", "rho", "epsilon", "decay"),
-    "Adamax": ("lr", "beta_1", "beta_2", "epsilon", "decay"),
-    "Nadam": ("lr", "beta_1", "beta_2", "epsilon", "schedule_decay"),
+    "SGD": ("learning_rate", "momentum", "decay", "nesterov"),
+    "RMSprop": ("learning_rate", "rho", "epsilon", "decay"),
+    "Adam": ("learning_rate", "beta_1", "beta_2", "epsilon", "decay", "amsgrad"),
+    "Adagrad": ("learning_rate", "epsilon", "decay"),
+    "Adadelta": ("learning_rate", "rho", "epsilon", "decay"),
+    "Adamax": ("learning_rate", "beta_1", "beta_2", "epsilon", "decay"),
+    "Nadam": ("learning_rate", "beta_1", "beta_2", "epsilon", "schedule_decay"),
     "AdamW": ("learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon", "amsgrad"),
 }
 # standalone Keras 2.2's default learning rates, where Keras 3's differ

@@ -52,3 +52,31 @@ from minikeras.layers.permute import Permute  # noqa: E402
 from minikeras.layers.repeat_vector import RepeatVector  # noqa: E402
 
 __all__ += ["ELU", "Lambda", "LeakyReLU", "PReLU", "Permute", "ReLU", "RepeatVector", "Softmax"]
+
+# normalization, Embedding, Conv1D, 1-D pooling, Conv2DTranspose, Cropping2D (issue 16)
+# isort: split
+from minikeras.layers.batch_normalization import BatchNormalization  # noqa: E402
+from minikeras.layers.conv1d import Conv1D, Convolution1D  # noqa: E402
+from minikeras.layers.conv_transpose import (  # noqa: E402
+    Conv2DTranspose,
+    Convolution2DTranspose,
+)
+from minikeras.layers.cropping import Cropping2D  # noqa: E402
+from minikeras.layers.embedding import Embedding  # noqa: E402
+from minikeras.layers.layer_normalization import LayerNormalization  # noqa: E402
+from minikeras.layers.pooling1d import (  # noqa: E402
+    AveragePooling1D,
+    AvgPool1D,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    MaxPool1D,
+    MaxPooling1D,
+)
+
+__all__ += ["AveragePooling1D", "AvgPool1D", "BatchNormalization", "Conv1D", "Conv2DTranspose",
+            "Convolution1D", "Convolution2DTranspose",
+            "Cropping2D", "Embedding", "GlobalAveragePooling1D", "GlobalAvgPool1D",
+            "GlobalMaxPool1D", "GlobalMaxPooling1D", "LayerNormalization", "MaxPool1D",
+            "MaxPooling1D"]
