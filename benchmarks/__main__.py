@@ -4,21 +4,29 @@
     python -m benchmarks --quick                  # short run: checks that everything works
     python -m benchmarks --models cnn,mlp --frameworks minikeras,keras --rounds 7
     python -m benchmarks --json out.json --out out.md
+    python -m benchmarks --scaling [--quick] [--sweeps cnn_batch,lstm_seq] [--out FOLDER]
 
 A full run writes ``benchmarks/results/suite/cpu.md`` and ``cpu.json`` unless ``--out`` /
 ``--json`` say otherwise; ``--quick`` writes only what you ask for. Install what it compares
 with ``pip install -e ".[parity,bench]"`` (Keras + TensorFlow, PyTorch CPU, threadpoolctl);
 a framework that is not installed is left out, and said so.
 
+``--scaling`` runs instead the growth sweeps of ``benchmarks/suite/scaling.py`` (step time vs
+batch size, sequence length and image size; its docstring says what and how) and writes
+``benchmarks/results/scaling/`` (table, JSON, one PNG per sweep).
+
 What runs
 ---------
 Models (``--models``, default all): ``regression``, ``mlp``, ``cnn`` (channels_last),
 ``cnn_channels_first``, ``rnn``, ``lstm`` (stateful), ``autoencoder``, each exactly as in its
 tutorial (the definitions of ``parity_tests/models.py``: same layers, optimizer, loss,
-metrics, batch size), on real MNIST images (the test split shipped in
-``minikeras/datasets/data``) where the model reads images. Frameworks (``--frameworks``):
-minikeras, Keras 3 on TensorFlow (CPU, default threads; starts from minikeras' initial
-weights) and PyTorch on CPU (an equivalent network, see ``benchmarks/suite/torch_models.py``).
+metrics, batch size), and two models learners grow into (issue 18, defined in
+``benchmarks/suite/growth.py``): ``convnet`` (keras-io simple MNIST convnet, batch 128) and
+``hrnn`` (keras-io hierarchical RNN, TimeDistributed(LSTM(128)) then LSTM(128), batch 32); on
+real MNIST images (the test split shipped in ``minikeras/datasets/data``) where the model
+reads images. Frameworks (``--frameworks``): minikeras, Keras 3 on TensorFlow (CPU, default
+threads; starts from minikeras' initial weights) and PyTorch on CPU (an equivalent network,
+see ``benchmarks/suite/torch_models.py``).
 
 Each (model, framework) pair gets its own worker process (``benchmarks/suite/worker.py``),
 so that no framework's imports, thread pools or memory touch another's figures. A worker
@@ -51,7 +59,10 @@ The figures
   median over the rounds; brackets give the slowest and the fastest round. ``fit`` adds
   each framework's per-epoch overhead (data adapter, callbacks) to its steps.
 * **peak RSS, MB**: ``ru_maxrss`` of the worker at its end, i.e. the interpreter, the
-  framework, the data and the model together.
+  framework, the data and the model together. The memory table gives it again above the
+  worker's start-up baseline (RSS right after importing the framework), next to the model's
+  analytic working set (``benchmarks/suite/memory.py``: weights and gradients, optimizer
+  state, activations, im2col patch matrices).
 * **start-up to first step, s**: from just before the process is spawned to the end of its
   first training step: interpreter, imports, data, building the model, the first step
   (Keras' includes tracing its train function). What a user waits before anything happens.
@@ -76,8 +87,9 @@ The figures
 Targets (issue 9), in the report's first table with "met?": minikeras' median train ratio
 over Keras >= 5x (regression), 3x (MLP, and above PyTorch), 2x (SimpleRNN), 2x (LSTM, and
 above PyTorch), 1.2x (autoencoder); the CNN's step at >= 85% of its GEMM-only bound; peak RSS
-under a quarter of Keras' for every model; ``import minikeras`` under 0.2 s. "n/a" means a
-framework the target needs was not run.
+under a quarter of Keras' for every model; ``import minikeras`` under 0.2 s. Issue 18 adds:
+convnet >= 0.7x Keras training and >= 1x Keras predict, hrnn >= 1x Keras training. "n/a"
+means a framework the target needs was not run.
 
 The report's first lines give the date, CPU model, cores, load average (start and end: a high
 one means the machine was shared and the figures are low and noisy), library versions, and
@@ -141,7 +153,11 @@ def main(argv: list[str] | None = None) -> dict:
                         help="comma-separated: minikeras,keras,torch (absent ones are skipped)")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (5; quick: 2)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
-    parser.add_argument("--out", type=Path, default=None, help="write the markdown here")
+    parser.add_argument("--out", type=Path, default=None, help="write the markdown here "
+                        "(--scaling: the folder for its table, JSON and PNGs)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="step time vs batch, sequence length and image size (issue 18)")
+    parser.add_argument("--sweeps", default=None, help="--scaling: comma-separated sweeps")
     args = parser.parse_args(argv)
     models = _names(args.models, tuple(MODELS), "model")
     wanted = _names(args.frameworks, FRAMEWORKS, "framework")
@@ -150,12 +166,17 @@ def main(argv: list[str] | None = None) -> dict:
         log(f"{fw} is not installed: left out")
     if not frameworks:
         raise SystemExit("no framework to benchmark")
+    command = " ".join(["python -m benchmarks",
+                        shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
+    if args.scaling:
+        from benchmarks.suite import scaling
+
+        sweeps = _names(args.sweeps or ",".join(scaling.SWEEPS), tuple(scaling.SWEEPS), "sweep")
+        return scaling.main(frameworks, args.quick, args.out, command, log, sweeps)
     rounds = args.rounds or (2 if args.quick else 5)
     if not args.quick:
         args.json = args.json or RESULTS_DIR / "cpu.json"
         args.out = args.out or RESULTS_DIR / "cpu.md"
-    command = " ".join(["python -m benchmarks",
-                        shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
     results = run(models, frameworks, rounds, args.quick, log)
     results["_meta"]["command"] = command
     text = render(results, command)

@@ -257,3 +257,15 @@ def clear_session() -> None:
 
 if os.environ.get("MINIKERAS_BACKEND", "numpy").lower() == "cupy":
     set_backend("cupy")
+
+
+# --------------------------------------------------------------------------- conv / pool helpers
+def transposed(matrix: Any) -> Any:
+    """``matrix.T`` as a C-contiguous array (a copy of a small factor, e.g. Conv2D's kernel).
+
+    Same numbers as the ``.T`` view; the reason is speed: OpenBLAS has run Conv2D's tall-thin
+    ``dz @ K.T`` (12544 x 64 times 64 x 800 in the tutorial CNN) several times slower on the
+    transposed view on some machines; on others the two are within noise of each other (both
+    forms are timed side by side in ``benchmarks/results/conv_breakdown.md``).
+    """
+    return xp.ascontiguousarray(matrix.T)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.suite.gemm import bound_fraction, gemm_fraction, model_products, train_flops
@@ -142,3 +143,48 @@ def test_quick_run_writes_positive_figures_in_the_documented_shape(tmp_path):
     assert meta["cores"] >= 1 and meta["versions"]["numpy"]
     text = out_md.read_text()
     assert "## Targets" in text and "| mlp |" in text
+
+
+def test_quick_scaling_run_writes_table_json_and_plots(tmp_path):
+    """``--scaling --quick`` end to end on minikeras (the cheap framework); no timing asserted."""
+    cmd = [sys.executable, "-m", "benchmarks", "--scaling", "--quick", "--frameworks",
+           "minikeras", "--sweeps", "mlp_batch,lstm_seq", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads((tmp_path / "scaling.json").read_text())
+    assert set(results) == {"mlp_batch", "lstm_seq", "_meta"}
+    for sweep in ("mlp_batch", "lstm_seq"):
+        points = results[sweep]["points"]
+        assert len(points) == 2 and all(p["minikeras"]["step_s"] > 0 for p in points.values())
+        assert (tmp_path / f"{sweep}.png").stat().st_size > 1000
+    assert "| 16 |" in (tmp_path / "scaling.md").read_text()
+
+
+def test_working_set_counts_weights_optimizer_activations_and_patches():
+    import minikeras as mk
+    from benchmarks.suite.memory import working_set
+
+    model = mk.Sequential([mk.Input((8, 8, 1)), mk.layers.Conv2D(2, 3, activation="relu"),
+                           mk.layers.Flatten(), mk.layers.Dense(3)])
+    model.compile(optimizer="adam", loss="mse")
+    model.predict(np.zeros((1, 8, 8, 1), np.float32), verbose=0)
+    ws = working_set(model, batch=4)
+    params = 3 * 3 * 1 * 2 + 2 + 72 * 3 + 3
+    mb = 2**20
+    assert ws["weights_and_grads_mb"] == pytest.approx(2 * params * 4 / mb)
+    assert ws["optimizer_state_mb"] == pytest.approx(2 * params * 4 / mb)
+    assert ws["patch_matrices_mb"] == pytest.approx(2 * 4 * 36 * 9 * 4 / mb)  # cols + dcols
+    # input 64, conv z and y 2 x 72, flatten 72, dense 3: per sample, 4 samples, 4 bytes
+    assert ws["activations_mb"] == pytest.approx(4 * (64 + 144 + 72 + 3) * 4 / mb)
+
+
+def test_conv_breakdown_forms_compute_the_same_gradients():
+    """The alternative forms the breakdown times are checked against the layers' own when
+    they are built (small shapes here; the timing itself is not run)."""
+    from benchmarks.conv_breakdown import conv_forms, pool_forms
+
+    forms, sizes = conv_forms(2, 6, 6, 3, 4, 3, "same")
+    assert sizes["cols_mb"] > 0 and len(forms) == 11
+    assert forms["dK = cols^T @ dz"]().shape == (27, 4)
+    assert len(pool_forms(2, 6, 6, 3)) == 4

@@ -220,3 +220,75 @@ def test_upsampling(float64, fmt):
 def test_global_data_format_default():
     backend.set_image_data_format("channels_first")
     assert Conv2D(2, 3).data_format == "channels_first"
+
+
+def _scatter_col2im(dcols, padded_shape, pads, kernel, out_hw, strides, dilation):
+    """col2im by its definition: every entry of dcols added at the cell im2col read it from
+    (one unbuffered ``np.add.at`` over an index array of every (row, column) of cols)."""
+    n, hp, wp, c = padded_shape
+    (oh, ow), (kh, kw), (sh, sw), (dh, dw) = out_hw, kernel, strides, dilation
+    b, y, x, ky, kx, ch = np.meshgrid(np.arange(n), np.arange(oh), np.arange(ow),
+                                      np.arange(kh), np.arange(kw), np.arange(c), indexing="ij")
+    out = np.zeros(padded_shape)
+    np.add.at(out, (b, y * sh + ky * dh, x * sw + kx * dw, ch),
+              dcols.reshape(n, oh, ow, kh, kw, c))
+    (top, bottom), (left, right) = pads
+    return out[:, top:hp - bottom, left:wp - right, :]
+
+
+@pytest.mark.parametrize("kernel,strides,padding,dilation,fmt", _grid(seed=3, count=12))
+def test_col2im_is_the_adjoint_of_im2col(kernel, strides, padding, dilation, fmt):
+    """<im2col(pad(x)), g> == <x, col2im(g)> for every x, g (the definition of the adjoint),
+    and col2im equals the scatter-add of every patch entry to its cell."""
+    del fmt  # im2col works on NHWC; the formats differ only in Conv2D's views
+    layer = Conv2D(1, kernel, strides=strides, padding=padding, dilation_rate=dilation)
+    x = _input("channels_last", c=3, seed=4)
+    k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
+    pads = ic.padding_amounts(x.shape[1:3], k, s, d, padding)
+    out_hw = tuple(ic.output_length(n, kk, ss, dd, padding)
+                   for n, kk, ss, dd in zip(x.shape[1:3], k, s, d, strict=True))
+    xpad = ic.to_padded_nhwc(x, pads, False)
+    cols = ic.im2col(xpad, k, out_hw, s, d)
+    g = np.random.default_rng(5).standard_normal(cols.shape)
+    dx = ic.col2im(g, xpad.shape, pads, k, out_hw, s, d)
+    assert dx.shape == x.shape
+    np.testing.assert_allclose(np.vdot(cols, g), np.vdot(x, dx), rtol=1e-12)
+    np.testing.assert_allclose(dx, _scatter_col2im(g, xpad.shape, pads, k, out_hw, s, d),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_cache_is_the_named_contract():
+    layer = Conv2D(4, 3, padding="same", activation="relu")
+    x = _input("channels_last", c=2).astype(np.float32)
+    y = layer(x)
+    cache = layer.cache
+    assert cache._fields == ("cols", "padded_shape", "pads", "out_hw", "z", "y")
+    assert cache.cols.shape == (2 * 11 * 10, 3 * 3 * 2) and cache.padded_shape == (2, 13, 12, 2)
+    assert cache.pads == ((1, 1), (1, 1)) and cache.out_hw == (11, 10)
+    assert cache.y is y and np.array_equal(np.maximum(cache.z, 0), y)
+
+
+def test_transposed_kernel_is_the_same_numbers():
+    k = np.random.default_rng(0).random((75, 16), dtype=np.float32)
+    t = backend.transposed(k)
+    assert t.flags["C_CONTIGUOUS"] and np.array_equal(t, k.T)
+
+
+def test_predict_slices_batches_to_bound_the_patch_matrix(monkeypatch):
+    import minikeras as mk
+
+    model = mk.Sequential([mk.Input((9, 9, 2)), Conv2D(4, 3, padding="same"),
+                           Conv2D(3, 3, activation="relu"), Flatten(), Dense(2)])
+    x = np.random.default_rng(0).random((37, 9, 9, 2)).astype(np.float32)
+    whole = model.predict(x, batch_size=16, verbose=0)
+    per_sample = max(layer.forward_bytes_per_sample() for layer in model.layers[:2])
+    assert per_sample == 7 * 7 * (3 * 3 * 4) * 4       # the second layer: 7x7 rows of 36
+    monkeypatch.setattr(model, "INFERENCE_PATCH_BYTES", 5 * per_sample)
+    assert model._inference_slice(16) == 4             # 16 rows in 4 equal slices of <= 5
+    calls = []
+    forward = model._forward
+    monkeypatch.setattr(model, "_forward", lambda xs, training: calls.append(len(xs[0]))
+                        or forward(xs, training))
+    sliced = model.predict(x, batch_size=16, verbose=0)
+    assert max(calls) == 4 and sum(calls) == 37
+    np.testing.assert_allclose(sliced, whole, rtol=1e-5, atol=1e-6)

@@ -140,3 +140,54 @@ def test_float32_pooling_keeps_dtype():
         y = layer(x)
         dx = layer.backward(np.ones_like(y))
         assert y.dtype == dx.dtype == np.float32 and dx.shape == x.shape
+
+
+def _windows(x, pool, strides, padding):
+    pads = ic.padding_amounts(x.shape[1:3], pool, strides, (1, 1), padding)
+    out_hw = tuple(ic.output_length(n, p, s, 1, padding)
+                   for n, p, s in zip(x.shape[1:3], pool, strides, strict=True))
+    xpad = ic.to_padded_nhwc(x, pads, False, float("-inf"))
+    return xpad, out_hw, ic.patch_view(xpad, pool, out_hw, strides, (1, 1))
+
+
+WINDOWS = [((2, 2), (2, 2), "valid"), ((2, 2), (2, 2), "same"), ((3, 3), (1, 1), "valid"),
+           ((3, 2), (2, 1), "same"), ((2, 3), (3, 3), "same"), ((1, 1), (1, 1), "valid"),
+           ((12, 12), (1, 1), "same")]  # 144 cells: indices past int8
+
+
+@pytest.mark.parametrize("pool,strides,padding", WINDOWS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_window_argmax_is_numpy_argmax_bit_for_bit(pool, strides, padding, dtype):
+    # small integers make many ties: the first maximum must win each of them
+    x = np.random.default_rng(2).integers(0, 3, (2, 7, 8, 3)).astype(dtype)
+    _, _, windows = _windows(x, pool, strides, padding)
+    n, oh, ow, ph, pw, c = windows.shape
+    plain = windows.reshape(n, oh, ow, ph * pw, c).argmax(axis=3)
+    np.testing.assert_array_equal(ic.window_argmax(windows), plain)
+
+
+@pytest.mark.parametrize("pool,strides,padding", WINDOWS)
+def test_add_at_window_cells_agrees_with_its_plain_form(pool, strides, padding):
+    """Both forms (the tiled write and the per-offset sum) against the docstring's loop."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, (2, 7, 8, 3)).astype(np.float32)
+    xpad, out_hw, windows = _windows(x, pool, strides, padding)
+    winner = ic.window_argmax(windows)
+    dy = rng.standard_normal(winner.shape).astype(np.float32)
+    plain = np.zeros(xpad.shape, np.float32)
+    for ky in range(pool[0]):
+        for kx in range(pool[1]):
+            ic.offset_slice(plain, ky, kx, out_hw, strides)[...] += dy * (winner == ky * pool[1]
+                                                                          + kx)
+    np.testing.assert_array_equal(
+        ic.add_at_window_cells(dy, winner, xpad.shape, pool, strides), plain)
+
+
+def test_max_pool_cache_is_the_named_contract():
+    layer = MaxPooling2D(2, padding="same")
+    x = np.random.default_rng(0).random((2, 5, 5, 3)).astype(np.float32)
+    y = layer(x)
+    cache = layer.cache
+    assert cache._fields == ("xpad", "pads", "out_hw", "y")
+    assert cache.xpad.shape == (2, 6, 6, 3) and cache.pads == ((0, 1), (0, 1))
+    assert cache.out_hw == (3, 3) and cache.y is y and np.isneginf(cache.xpad[:, 5]).all()

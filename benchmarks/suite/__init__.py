@@ -3,6 +3,9 @@
 Modules, in the order a run uses them:
 
 * ``models``: what is timed per tutorial model (sizes, data, targets);
+* ``growth``: the two models learners grow into (keras-io convnet, hierarchical RNN);
+* ``memory``: a model's analytic working set (weights, optimizer, activations, patches);
+* ``scaling``: ``--scaling``, step time vs batch size, sequence length and image size;
 * ``machine``: versions, CPU, import times, the environment the children get;
 * ``gemm``: the machine's float32 GEMM rate, FLOP counts and the CNN's GEMM-only bound;
 * ``orchestrate``: starts one worker process per (model, framework), interleaves rounds;

@@ -232,12 +232,18 @@ def figures(bench: BenchModel, lanes: Sequence[Lane], gemm: dict[str, dict[str, 
         entry: dict[str, Any] = {f: summary(lane.rounds[f])["median"] for f in FIGURES}
         entry.update({
             "peak_rss_mb": lane.peak_rss_mb, "startup_s": lane.ready["startup_s"],
+            "baseline_rss_mb": lane.ready.get("baseline_rss_mb"),
+            "rss_above_baseline_mb": (None if lane.peak_rss_mb is None
+                                      or lane.ready.get("baseline_rss_mb") is None
+                                      else lane.peak_rss_mb - lane.ready["baseline_rss_mb"]),
             "import_in_worker_s": lane.ready["import_s"],
             "range": {f: [min(lane.rounds[f]), max(lane.rounds[f])] for f in FIGURES},
             "rounds": lane.rounds, "environment": lane.env_name, "batch": batch,
             "compute": lane.ready.get("compute"),
             "sizes": {k: lane.ready.get(k) for k in ("train_steps", "fit_batches",
                                                      "predict_batches")}})
+        if "working_set" in lane.ready:
+            entry["working_set"] = lane.ready["working_set"]
         if lane.framework == "keras":
             entry["same_initial_weights"] = lane.ready["same_initial_weights"]
         if lane.framework == "minikeras":

@@ -189,6 +189,36 @@ def gemm_table(results: Mapping[str, Any]) -> list[str]:
             "|---|---|---:|---:|---:|---:|---:|", *rows, ""]
 
 
+def memory(results: Mapping[str, Any]) -> list[str]:
+    """Peak RSS above each worker's start-up baseline against the model's working set."""
+    rows = []
+    for key, entry in models_of(results):
+        ws = (entry.get("minikeras") or {}).get("working_set")
+        for name, figs in lanes(entry):
+            above = figs.get("rss_above_baseline_mb")
+            if above is None:
+                continue
+            share = f"{above / ws['total_mb']:.1f}x" if ws and ws["total_mb"] > 0 else "-"
+            parts = ("-" if not ws else
+                     f"{ws['total_mb']:.1f} ({ws['weights_and_grads_mb']:.1f} + "
+                     f"{ws['optimizer_state_mb']:.1f} + {ws['activations_mb']:.1f} + "
+                     f"{ws['patch_matrices_mb']:.1f})")
+            rows.append(f"| {key} | {name} | {figs['baseline_rss_mb']:,.0f} | "
+                        f"{figs['peak_rss_mb']:,.0f} | {above:,.0f} | {parts} | {share} |")
+    if not rows:
+        return []
+    return ["## Memory: peak RSS above the start-up baseline vs the analytic working set", "",
+            "Baseline: the worker's RSS right after importing its framework (before data and "
+            "model). Working set (``benchmarks/suite/memory.py``, at the training batch): "
+            "weights and gradients + optimizer state + activations kept for backward + "
+            "im2col patch matrices and their gradient. The data arrays of a round (tens of "
+            "MB for MNIST) are in every framework's figure above the baseline.", "",
+            "| model | framework | baseline, MB | peak, MB | peak above baseline, MB | "
+            "working set, MB (weights+grads + optimizer + activations + patches) | "
+            "above baseline / working set |",
+            "|---|---|---:|---:|---:|---|---:|", *rows, ""]
+
+
 def imports(results: Mapping[str, Any]) -> list[str]:
     imp = results["_meta"].get("import_s", {})
     if not imp:
@@ -203,7 +233,7 @@ def imports(results: Mapping[str, Any]) -> list[str]:
 
 def render(results: Mapping[str, Any], command: str) -> str:
     lines = header(results, command) + targets(results) + throughput(results)
-    lines += ratios(results) + gemm_table(results) + imports(results)
+    lines += ratios(results) + gemm_table(results) + memory(results) + imports(results)
     errors = results["_meta"].get("errors")
     if errors:
         lines += ["## Errors", "", *[f"* {e.splitlines()[0]}" for e in errors], ""]

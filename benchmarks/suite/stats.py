@@ -63,6 +63,12 @@ def check_target(target: Target, entry: Mapping[str, Any]) -> tuple[str, bool | 
     if ratio is None:
         return "-", None
     text, met = f"{ratio:.2f}x Keras", ratio >= target.value
+    if target.predict is not None:
+        pred = mk.get("ratio_vs_keras", {}).get("predict", {}).get("median")
+        if pred is None:
+            return text + ", predict -", None
+        text += f", predict {pred:.2f}x Keras"
+        met = met and pred >= target.predict
     if target.beat_torch:
         torch = entry.get("torch", {}).get("train_samples_per_s")
         if torch is None:

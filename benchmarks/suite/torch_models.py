@@ -91,6 +91,12 @@ def net(torch: Any, key: str) -> Any:
         return rnn_net(torch)
     if key == "lstm":
         return lstm_net(torch)
+    if key == "convnet":  # keras-io simple MNIST convnet ('valid' 3x3, pools of 2)
+        return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Dropout(0.5), nn.Linear(5 * 5 * 64, 10))
+    if key == "hrnn":
+        return hrnn_net(torch)
     if key == "autoencoder":
         dims = (784, *AE_UNITS)
         acts = [True, True, True, False, True, True, True]  # the 2-D code is linear
@@ -107,12 +113,15 @@ def optimizer(torch: Any, key: str) -> Callable:
         return lambda p: torch.optim.SGD(p, lr=0.01)
     if key == "mlp":
         return lambda p: torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7)
-    lr = {"cnn": 1e-4, "rnn": 0.001, "lstm": 0.006, "autoencoder": 0.001}[key]
+    if key == "hrnn":
+        return lambda p: torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7)
+    lr = {"cnn": 1e-4, "rnn": 0.001, "lstm": 0.006, "autoencoder": 0.001,
+          "convnet": 0.001}[key]
     return lambda p: torch.optim.Adam(p, lr=lr, eps=1e-7)
 
 
 #: the twins that classify (cross-entropy on logits, accuracy); the others use mse
-CLASSIFIERS = ("mlp", "cnn", "rnn")
+CLASSIFIERS = ("mlp", "cnn", "rnn", "convnet", "hrnn")
 
 
 def build(torch: Any, key: str) -> TorchModel:
@@ -120,7 +129,7 @@ def build(torch: Any, key: str) -> TorchModel:
     classify = key in CLASSIFIERS
     loss = torch.nn.functional.cross_entropy if classify else torch.nn.functional.mse_loss
     return TorchModel(torch, net(torch, key), optimizer(torch, key), loss, classify,
-                      nchw=key == "cnn")
+                      nchw=key in ("cnn", "convnet"))
 
 
 def rnn_net(torch: Any) -> Any:
@@ -154,5 +163,25 @@ def lstm_net(torch: Any) -> Any:
             out, (h, c) = self.lstm(inp, self.state)
             self.state = (h.detach(), c.detach())
             return self.fc(out)
+
+    return Net()
+
+
+def hrnn_net(torch: Any) -> Any:
+    """keras-io hierarchical RNN: LSTM(128) over each row's 28 pixels, LSTM(128) over the
+    28 row codes, Dense(10) logits. Input (N, 28, 28, 1) as Keras reads it."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows, self.cols = nn.LSTM(1, 128, batch_first=True), nn.LSTM(128, 128,
+                                                                             batch_first=True)
+            self.fc = nn.Linear(128, 10)
+
+        def forward(self, inp: Any) -> Any:
+            n, h, w, c = inp.shape
+            rows = self.rows(inp.reshape(n * h, w, c))[1][0][-1]      # (N*28, 128): h_T
+            return self.fc(self.cols(rows.reshape(n, h, -1))[1][0][-1])
 
     return Net()

@@ -202,6 +202,15 @@ def peak_rss_mb() -> float:
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes vs KiB
 
 
+def current_rss_mb() -> float:
+    """The resident set now (Linux: /proc/self/statm), or the peak so far elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return peak_rss_mb()
+
+
 def threadpools() -> list[dict[str, Any]]:
     try:
         from threadpoolctl import threadpool_info
@@ -251,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     t_import = time.perf_counter()
     fw = import_framework("minikeras" if args.framework == "gemm" else args.framework)
     import_s = time.perf_counter() - t_import
+    baseline_rss = current_rss_mb()  # interpreter + framework, before data and model
     bench = MODELS[args.model]
     runner: Runner | GemmProbe
     if args.framework == "gemm":
@@ -260,9 +270,15 @@ def main(argv: list[str] | None = None) -> None:
         same = share_weights(runner, args.save_weights, args.load_weights)
     runner.train_step()
     startup_s = time.time() - t_spawn
+    extra: dict[str, Any] = {}
+    if args.framework == "minikeras":  # the model's analytic working set (built, shapes known)
+        from benchmarks.suite.memory import working_set
+
+        extra["working_set"] = working_set(runner.model, runner.data.batch)
     send({"event": "ready", "startup_s": startup_s, "import_s": import_s,
+          "baseline_rss_mb": baseline_rss,
           "same_initial_weights": same, "threadpools": threadpools(),
-          "compute": compute_library(args.framework, fw), "pid": os.getpid()})
+          "compute": compute_library(args.framework, fw), "pid": os.getpid(), **extra})
     steps = bench.sizes(args.quick)[0]
     for line in sys.stdin:
         cmd = json.loads(line)["cmd"]

@@ -10,7 +10,7 @@ view, so no extra copies are made for either format.
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any
+from typing import Any, NamedTuple
 
 from minikeras import activations, backend, initializers
 from minikeras.layers import im2col as ic
@@ -71,6 +71,18 @@ def _check_data(layer: Layer, x: Any) -> None:
                          f"(batch, rows, cols, channels); received shape {tuple(x.shape)}.")
 
 
+class Conv2DCache(NamedTuple):
+    """What ``Conv2D.forward`` keeps for ``backward`` (a stable contract: exercises that
+    rewrite the backward, and subclasses, read it by these names)."""
+
+    cols: Any                          # im2col(pad(x)): (N*oh*ow, kh*kw*C), one patch per row
+    padded_shape: tuple[int, ...]      # shape of the padded NHWC input (col2im's target)
+    pads: ic.Pads                      # ((top, bottom), (left, right)) padding applied
+    out_hw: tuple[int, int]            # output rows and columns (oh, ow)
+    z: Any                             # pre-activation, in the output layout
+    y: Any                             # activation(z), the layer's output
+
+
 class Conv2D(_ActivationMixin, Layer):
     """2-D convolution: ``y = activation(conv(x, kernel) + bias)``, computed by im2col.
 
@@ -87,6 +99,8 @@ class Conv2D(_ActivationMixin, Layer):
         dL/dbias = sum of dz over rows
         dcols    = dz @ W^T             (M, K)
         dL/dx    = col2im(dcols)        (add each patch gradient back, crop the padding)
+
+    ``self.cache`` is a ``Conv2DCache`` (cols, padded_shape, pads, out_hw, z, y).
     """
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
@@ -167,7 +181,7 @@ class Conv2D(_ActivationMixin, Layer):
         # the last (width) axis, as in Keras. Element-wise ones keep NHWC memory order.
         z = self._to_output(z, shape[0], out_hw)
         y = self._activate(z)
-        self.cache = (cols, tuple(xpad.shape), pads, out_hw, z, y)
+        self.cache = Conv2DCache(cols, tuple(xpad.shape), pads, out_hw, z, y)
         return y
 
     def _to_output(self, rows: Any, n: int, out_hw: tuple[int, int]) -> Any:
@@ -182,7 +196,7 @@ class Conv2D(_ActivationMixin, Layer):
         return grad.reshape(-1, self.filters)
 
     def output_logits(self) -> Any:
-        return self.cache[4] if self.activation.has_logits and self.cache else None
+        return self.cache.z if self.activation.has_logits and self.cache else None
 
     def backward(self, grad_output: Any) -> Any:
         """Given dy with y = act(z), z = cols·K + b, where cols = im2col(pad(x)) holds one
@@ -195,8 +209,7 @@ class Conv2D(_ActivationMixin, Layer):
             dx    = col2im(dcols)    (each patch row added back where it came from;
                                      the padding is cropped)
         """
-        cols, padded_shape, pads, out_hw, z, y = self.cache
-        dz = self._activation_backward(z, y, grad_output)
+        dz = self._activation_backward(self.cache.z, self.cache.y, grad_output)
         return self._backward_rows(self._to_rows(dz))
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
@@ -206,19 +219,31 @@ class Conv2D(_ActivationMixin, Layer):
         return self._backward_rows(self._to_rows(grad_logits))
 
     def _backward_rows(self, dz: Any) -> Any:
-        cols, padded_shape, pads, out_hw, z, y = self.cache
+        """dK, db and dx from dz as rows (N*oh*ow, F): the equations of ``backward``."""
+        cache = self.cache
         if self.trainable:
-            self.kernel.add_grad((cols.T @ dz).reshape(self.kernel.shape))
+            self.kernel.add_grad((cache.cols.T @ dz).reshape(self.kernel.shape))
             if self.use_bias:
                 self.bias.add_grad(dz.sum(axis=0))
         if not self.input_grad_needed:  # first layer of a model in training: x is data
             return None
-        # A C-contiguous kernel^T (a small copy): OpenBLAS runs this tall-thin product several
-        # times slower on the transposed view.
-        dcols = dz @ backend.xp.ascontiguousarray(self.kernel.value.reshape(-1, self.filters).T)
-        dx = ic.col2im(dcols, padded_shape, pads, self.kernel_size, out_hw, self.strides,
-                       self.dilation_rate)
+        dcols = dz @ backend.transposed(self.kernel.value.reshape(-1, self.filters))
+        dx = ic.col2im(dcols, cache.padded_shape, cache.pads, self.kernel_size, cache.out_hw,
+                       self.strides, self.dilation_rate)
         return dx.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else dx
+
+    def forward_bytes_per_sample(self) -> int:
+        """Bytes a forward pass holds per input sample besides its output: the im2col rows
+        (oh*ow rows of kh*kw*C numbers). ``predict`` slices its batches so that no layer's
+        exceeds a bound (``Trainer._inference_slice``; any layer may define this). 0 unbuilt."""
+        if not self.built or self._input_shape is None:
+            return 0
+        ah, aw, _ = spatial_axes(self.data_format)
+        out = self.compute_output_shape(self._input_shape)
+        if out[ah] is None or out[aw] is None:
+            return 0
+        row = self.kernel.shape[0] * self.kernel.shape[1] * self.kernel.shape[2]
+        return int(out[ah] * out[aw] * row * backend.xp.dtype(self.kernel.value.dtype).itemsize)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,

@@ -23,24 +23,14 @@ position at once, becomes a single matrix product with the kernel. In channels_l
 moves ``stride`` cells, a kernel step moves ``dilation`` cells), and the one reshape to 2-D
 makes the only copy. The time then goes into the matrix product (BLAS), as it should.
 
-The backward pass of ``cols = im2col(x)`` is ``col2im``: every entry of a row came from one
-input cell, so its gradient is *added* back into that cell. Windows overlap (stride < kernel),
-so a cell receives contributions from several rows. ``np.add.at`` with an index array would
-do it, but it is an unbuffered per-element scatter (measured on the tutorial CNN's second
-layer: 150 ms, against 11 ms for the loop below). A plain ``x[view] += g`` is exact only if
-no cell repeats *within* one call, so we loop over groups in which targets never collide.
-The obvious group is one kernel tap (ky, kx) for all outputs (kh*kw calls), but then NumPy
-adds runs of only C numbers (a row's (ky, kx) block is C wide, 800 floats from the next
-row's) and the per-run overhead dominates. We group by (kernel row ky, output column x)
-instead (kh*ow calls):
-
-    dx_pad[:, y*sh + ky*dh, x*sw + kx*dw, :] += g[:, y, x, ky, kx, :]   for all y, kx, c
-
-Within one call the targets (y, kx) are distinct, and (without dilation) the (kx, c) part is
-contiguous in both arrays (kw*C numbers: 160 for 5x5 over 32 channels): long runs.
-Measured on the tutorial CNN's second layer: 11 ms against 15 ms for the per-tap loop. A
-tap-major layout (one small product per tap, each tap's block contiguous) adds as fast, but
-25 BLAS calls instead of one stall badly when other processes compete for the cores.
+The backward pass of ``cols = im2col(x)`` is ``col2im``, its adjoint. im2col copies, for
+each kernel offset (ky, kx), one strided slice of the padded input (``offset_slice``: the
+cell that offset sees, for every output) into the columns (ky, kx, :) of ``cols``. So
+col2im does the reverse, offset by offset: it *adds* the columns (ky, kx, :) of ``dcols``
+into that same slice of a zero padded gradient, then crops the padding. Windows overlap
+when the stride is smaller than the kernel, so one input cell receives a sum over every
+(output, offset) pair that read it; within one offset no two outputs read the same cell,
+which is why one vectorised ``+=`` per offset is exact.
 
 Padding follows TensorFlow: for 'same', P = max((out-1)*s + k_eff - n, 0) cells in total,
 floor(P/2) before and the rest after (the extra cell goes to the bottom/right).
@@ -139,21 +129,91 @@ def im2col(xpad: Any, kernel: tuple[int, int], out_hw: tuple[int, int],
 def col2im(dcols: Any, padded_shape: tuple[int, ...], pads: Pads, kernel: tuple[int, int],
            out_hw: tuple[int, int], strides: tuple[int, int],
            dilation: tuple[int, int]) -> Any:
-    """The adjoint of ``im2col``: (N*oh*ow, kh*kw*C) gradients -> dL/dx, NHWC, unpadded.
+    """The adjoint of ``im2col``: patch gradients (N*oh*ow, kh*kw*C) -> dL/dx, NHWC, unpadded.
 
-    dx_pad[n, y*sh + ky*dh, x*sw + kx*dw, c] += dcols[(n, y, x), (ky, kx, c)], one vectorised
-    ``+=`` per (kernel row ky, output column x), see the module docstring. Gradients that
-    land in the padding are dropped by the final crop.
+    im2col reads cols[(n, y, x), (ky, kx, c)] = x_pad[n, y*sh + ky*dh, x*sw + kx*dw, c], so
+
+        dpatches = dcols reshaped to (N, oh, ow, kh, kw, C)
+        dx_pad   = 0, then for every kernel offset (ky, kx):
+                   dx_pad[:, y*sh + ky*dh, x*sw + kx*dw, :] += dpatches[:, y, x, ky, kx, :]
+                   (all outputs (y, x) at once: ``offset_slice`` is that slice of dx_pad)
+        dx       = dx_pad without the padding (what lands in the padding is dropped)
+
+    Stable contract (exercises and Conv1D/Conv2DTranspose call it): the arguments are those
+    of ``im2col`` plus the padded input's shape and the padding it received.
     """
     xp = backend.xp
     n, hp, wp, c = padded_shape
-    (oh, ow), (kh, kw), (sh, sw), (dh, dw) = out_hw, kernel, strides, dilation
-    g = dcols.reshape(n, oh, ow, kh, kw, c)
-    dxpad = xp.zeros(padded_shape, dtype=dcols.dtype)
+    (oh, ow), (kh, kw) = out_hw, kernel
+    dpatches = dcols.reshape(n, oh, ow, kh, kw, c)
+    dx_pad = xp.zeros(padded_shape, dtype=dcols.dtype)
     for ky in range(kh):
-        rows = slice(ky * dh, ky * dh + (oh - 1) * sh + 1, sh)
-        for x in range(ow):
-            cols = slice(x * sw, x * sw + (kw - 1) * dw + 1, dw)
-            dxpad[:, rows, cols, :] += g[:, :, x, ky, :, :]
+        for kx in range(kw):
+            dx_at_offset = offset_slice(dx_pad, ky, kx, out_hw, strides, dilation)
+            dx_at_offset += dpatches[:, :, :, ky, kx, :]
     (top, bottom), (left, right) = pads
-    return dxpad[:, top:hp - bottom, left:wp - right, :]
+    return dx_pad[:, top:hp - bottom, left:wp - right, :]
+
+
+# --------------------------------------------------------------------------- window cells
+# Max pooling's backward needs, per window, *which* cell won, then dy added at that cell.
+# Both live here, next to the window views, each as one function with its plain expression
+# in the docstring (tests/test_pooling.py checks the two agree bit for bit).
+
+def window_argmax(windows: Any) -> Any:
+    """The index, row-major in the window, of each window's first maximum: (N, oh, ow, C).
+
+    ``windows`` is ``patch_view``'s (N, oh, ow, ph, pw, C) view. Plain expression (argmax
+    returns the first of tied maxima: Keras' rule for max pooling):
+
+        winner = windows.reshape(N, oh, ow, ph*pw, C).argmax(axis=3)
+
+    Computed as the argmax loop is written, for every window at once: walk the cells in
+    order, and cell k takes over where it is *strictly* greater than the best so far, so an
+    earlier cell keeps a tie. Because k exceeds every earlier index, that takeover is
+    winner = max(winner, k·[value > best]) (no masked write, which NumPy does slowly). NumPy's
+    own argmax over the short cell axis copies the windows and runs one inner loop per
+    window: 2-4x slower on the tutorial CNN's pools (``benchmarks/results/conv_breakdown.md``).
+    """
+    xp = backend.xp
+    n, oh, ow, ph, pw, c = windows.shape
+    # the smallest integer type that holds every cell index: a quarter of the memory traffic
+    index = xp.int8 if ph * pw <= 127 else xp.int32
+    best = windows[:, :, :, 0, 0, :].copy()
+    winner = xp.zeros((n, oh, ow, c), dtype=index)
+    for k in range(1, ph * pw):
+        value = windows[:, :, :, k // pw, k % pw, :]
+        xp.maximum(winner, (value > best) * index(k), out=winner)
+        xp.maximum(best, value, out=best)
+    return winner
+
+
+def add_at_window_cells(dy: Any, winner: Any, padded_shape: tuple[int, ...],
+                        window: tuple[int, int], strides: tuple[int, int]) -> Any:
+    """A zero dx_pad of ``padded_shape`` with each dy[n, y, x, c] added at its window's cell
+    number ``winner[n, y, x, c]`` (row-major, k = ky*pw + kx), i.e. at row y*sh + ky,
+    column x*sw + kx: the scatter-add of max pooling's backward.
+
+    Plain expression, the per-offset adjoint of the window view (as in ``col2im``):
+
+        for every cell k = (ky, kx) of the window:
+            offset_slice(dx_pad, ky, kx) += dy * [winner == k]
+
+    Faster form when the windows tile the input (strides == window, the usual pooling):
+    no cell is in two windows, so nothing is summed: the slice of each offset is *written*
+    once, dy * [winner == k], instead of read, added to and written back. The two agree
+    exactly (tests/test_pooling.py).
+    """
+    xp = backend.xp
+    n, oh, ow, c = dy.shape
+    ph, pw = window
+    tiles = tuple(strides) == (ph, pw)
+    dx_pad = xp.zeros(padded_shape, dtype=dy.dtype)
+    for ky in range(ph):
+        for kx in range(pw):
+            dx_at_offset = offset_slice(dx_pad, ky, kx, (oh, ow), strides)
+            if tiles:
+                xp.multiply(dy, winner == ky * pw + kx, out=dx_at_offset)
+            else:
+                dx_at_offset += dy * (winner == ky * pw + kx)
+    return dx_pad

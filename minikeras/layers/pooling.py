@@ -14,7 +14,7 @@ the memory order of their inputs, so the result comes back as NCHW without a cop
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from minikeras import backend
 from minikeras.layers import im2col as ic
@@ -78,12 +78,22 @@ class _Pooling2D(Layer):
                 "padding": self.padding, "data_format": self.data_format}
 
 
+class MaxPoolCache(NamedTuple):
+    """What ``MaxPooling2D.forward`` keeps for ``backward`` (a stable contract: exercises
+    that rewrite the backward read it by these names)."""
+
+    xpad: Any                  # the input as padded NHWC, -inf in the padding
+    pads: ic.Pads              # ((top, bottom), (left, right)) padding applied
+    out_hw: tuple[int, int]    # output rows and columns (oh, ow)
+    y: Any                     # the NHWC output: the maximum of each window
+
+
 class MaxPooling2D(_Pooling2D):
     """``y[n, y, x, c] = max over the window`` (padded cells are -inf, so they never win).
 
     Backward: the whole gradient of an output goes to the *first* input cell (in row-major
-    window order) that holds the maximum, as TensorFlow does; ties get nothing else. We find
-    it by walking the taps in order and keeping a mask of outputs already routed.
+    window order) that holds the maximum, as TensorFlow does; tied cells get nothing.
+    ``self.cache`` is a ``MaxPoolCache``.
     """
 
     def forward(self, inputs: Any, training: bool = False) -> Any:
@@ -95,37 +105,23 @@ class MaxPooling2D(_Pooling2D):
         y = xp.maximum(first, self._slice(xpad, taps[1], out_hw) if len(taps) > 1 else first)
         for tap in taps[2:]:
             xp.maximum(y, self._slice(xpad, tap, out_hw), out=y)
-        self.cache = (xpad, pads, out_hw, y)
+        self.cache = MaxPoolCache(xpad, pads, out_hw, y)
         return self._from_nhwc(y)
 
     def backward(self, grad_output: Any) -> Any:
-        """y[o] = max_{c in window o} x[c]. Each output's gradient goes to one cell, the
-        first (row-major) cell of its window equal to the max:
+        """y[o] = max_{cells k of window o} xpad[k]. Each output's gradient goes to one cell,
+        its window's first (row-major) maximum:
 
-            dx[c] = Σ_{windows o whose winner is c} dy[o]     (0 for every cell that never wins)
+            winner[o] = argmax_k xpad[window o, k]          (the first maximum wins ties)
+            dx_pad    = 0;  dx_pad[cell winner[o] of window o] += dy[o]   for every o
+            dx        = dx_pad without the padding
         """
-        xp = backend.xp
-        xpad, pads, out_hw, y = self.cache
+        xpad, pads, out_hw = self.cache.xpad, self.cache.pads, self.cache.out_hw
         dy = self._nhwc(grad_output)
-        dxpad = xp.zeros_like(xpad)
-        taps = self._taps()
-        # Windows that do not overlap (the usual stride == pool size) write disjoint cells,
-        # so a plain assignment replaces the slower read-add-write of ``+=``.
-        disjoint = all(s >= p for s, p in zip(self.strides, self.pool_size, strict=True))
-        routed = None  # outputs whose gradient has already gone to an earlier tap
-        for i, tap in enumerate(taps):
-            hit = self._slice(xpad, tap, out_hw) == y
-            if routed is not None:
-                hit &= ~routed
-            if i < len(taps) - 1:
-                routed = hit if routed is None else routed | hit
-            share = dy * hit  # multiplying by the mask is several times faster than where()
-            target = self._slice(dxpad, tap, out_hw)
-            if disjoint:
-                target[...] = share
-            else:
-                target += share
-        return self._crop(dxpad, pads)
+        windows = ic.patch_view(xpad, self.pool_size, out_hw, self.strides, (1, 1))
+        winner = ic.window_argmax(windows)
+        dx_pad = ic.add_at_window_cells(dy, winner, xpad.shape, self.pool_size, self.strides)
+        return self._crop(dx_pad, pads)
 
 
 class AveragePooling2D(_Pooling2D):

@@ -253,16 +253,40 @@ class TrainerMixin(DataMixin):
         bar = Progbar(steps_total, verbose=verbose) if verbose else None
         chunks: list[list[np.ndarray]] = []
         self._release_caches()
+        rows = self._inference_slice(batch_size)
         for step, idx in enumerate(self._batches(n, batch_size)):
-            outs = self._forward(self._take(xs, idx, True), training=False)
-            chunks.append([backend.to_numpy(o) for o in outs])
-            self._release_caches()
+            for part in self._batches(len(idx), rows):  # one slice unless patches are large
+                outs = self._forward(self._take(xs, idx[part], True), training=False)
+                chunks.append([backend.to_numpy(o) for o in outs])
+                self._release_caches()
             if bar is not None:
                 bar.update(step + 1, finalize=step + 1 == steps_total)
         if not chunks:
             raise ValueError("predict() received no data (x has 0 samples).")
         result = [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
         return result[0] if len(result) == 1 else result
+
+    #: predict runs a batch in slices whose largest im2col patch matrix stays under this size
+    INFERENCE_PATCH_BYTES = 48 * 2**20
+
+    def _inference_slice(self, batch_size: int) -> int:
+        """Rows per forward call in ``predict``: the batch, or fewer equal slices when a
+        layer's ``forward_bytes_per_sample()`` (Conv2D: its im2col patch rows) times the
+        batch would exceed ``INFERENCE_PATCH_BYTES`` (rows are independent at inference, so
+        the outputs are the same). Stateful models keep whole batches: each row of a batch
+        is a stream with its own state."""
+        layers, patch = list(getattr(self, "layers", [])), 0
+        while layers:
+            layer = layers.pop()
+            if getattr(layer, "stateful", False):
+                return batch_size
+            inner = getattr(layer, "layer", None)  # a wrapper's layer (TimeDistributed)
+            layers += list(getattr(layer, "layers", [])) + ([inner] if inner is not None else [])
+            patch = max(patch, getattr(layer, "forward_bytes_per_sample", lambda: 0)())
+        if patch == 0:
+            return batch_size
+        slices = -(-batch_size * patch // self.INFERENCE_PATCH_BYTES)  # ceil: equal slices
+        return -(-batch_size // slices)
 
     def predict_classes(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
         """Keras 1/2 (removed in Keras 3): class indices, argmax or (p > 0.5) for one unit."""
