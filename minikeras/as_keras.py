@@ -87,7 +87,8 @@ class KerasFinder(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(
                 f"No module named {fullname!r}: `keras` is served by minikeras here "
                 "(minikeras.as_keras), which provides keras.models, keras.layers (+ core, "
-                "convolutional, pooling, recurrent, wrappers), keras.optimizers, keras.utils "
+                "convolutional, pooling, recurrent, wrappers, advanced_activations, "
+                "normalization, embeddings, merge), keras.optimizers, keras.utils "
                 "(+ np_utils), keras.datasets.mnist, keras.backend, keras.callbacks, "
                 "keras.activations, keras.initializers, keras.losses, keras.metrics, keras.ops "
                 "(refused: no autodiff).",

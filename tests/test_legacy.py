@@ -188,6 +188,32 @@ def test_install_serves_keras_and_uninstall_restores():
     assert not as_keras.is_installed()
 
 
+def test_keras2_module_paths_of_the_newer_layers():
+    """Keras 2 scripts import issue 16's layers from their Keras 2 modules."""
+    with as_keras.installed():
+        from keras.layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
+        from keras.layers.convolutional import Conv1D, Conv2DTranspose, Cropping2D
+        from keras.layers.core import Lambda, Permute, RepeatVector
+        from keras.layers.embeddings import Embedding
+        from keras.layers.merge import Multiply, add, average, concatenate, multiply
+        from keras.layers.normalization import BatchNormalization
+        from keras.layers.pooling import GlobalMaxPooling1D, MaxPooling1D
+
+        assert (ELU, LeakyReLU, PReLU, ReLU, Softmax) == (
+            layers.ELU, layers.LeakyReLU, layers.PReLU, layers.ReLU, layers.Softmax)
+        assert (Conv1D, Conv2DTranspose, Cropping2D) == (
+            layers.Conv1D, layers.Conv2DTranspose, layers.Cropping2D)
+        assert (Lambda, Permute, RepeatVector) == (
+            layers.Lambda, layers.Permute, layers.RepeatVector)
+        assert Embedding is layers.Embedding and BatchNormalization is layers.BatchNormalization
+        assert (Multiply, add, average, concatenate, multiply) == (
+            layers.Multiply, layers.add, layers.average, layers.concatenate, layers.multiply)
+        assert (GlobalMaxPooling1D, MaxPooling1D) == (
+            layers.GlobalMaxPooling1D, layers.MaxPooling1D)
+        with pytest.raises(ImportError):
+            from keras.layers.merge import merge  # noqa: F401  (Keras 1's, gone in Keras 2)
+
+
 # --------------------------------------------------------------------------- whole scripts
 def run(name: str, *argv: str) -> dict:
     # Keras 1 scripts seed np.random; minikeras draws weights from its own generator.

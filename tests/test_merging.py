@@ -53,3 +53,20 @@ def test_symbolic_shapes_and_errors():
     with pytest.raises(ValueError, match="matching shapes"):
         L.Concatenate(axis=1)([mk.Input((2, 3)), mk.Input((2, 4))])
     assert L.Concatenate(axis=1).get_config()["axis"] == 1
+
+
+@pytest.mark.parametrize("fn,cls,ref", [
+    (L.subtract, L.Subtract, lambda a, b: a - b),
+    (L.multiply, L.Multiply, lambda a, b: a * b),
+    (L.average, L.Average, lambda a, b: (a + b) / 2),
+    (L.maximum, L.Maximum, np.maximum),
+    (L.minimum, L.Minimum, np.minimum),
+])
+def test_functional_shortcuts(fn, cls, ref):
+    """``multiply([a, b])`` is ``Multiply()([a, b])``: on arrays, and as a graph node."""
+    a, b = (rng.standard_normal((4, 3)).astype("float32") for _ in range(2))
+    np.testing.assert_allclose(fn([a, b]), ref(a, b), rtol=1e-6)
+    x1, x2 = mk.Input((3,)), mk.Input((3,))
+    model = mk.Model([x1, x2], fn([x1, x2], name="merged"))
+    assert type(model.get_layer("merged")) is cls
+    np.testing.assert_allclose(model.predict([a, b], verbose=0), ref(a, b), rtol=1e-6)

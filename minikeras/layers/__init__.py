@@ -19,7 +19,12 @@ from minikeras.layers.merging import (
     Multiply,
     Subtract,
     add,
+    average,
     concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from minikeras.layers.pooling import (
     AveragePooling2D,
@@ -80,3 +85,6 @@ __all__ += ["AveragePooling1D", "AvgPool1D", "BatchNormalization", "Conv1D", "Co
             "Cropping2D", "Embedding", "GlobalAveragePooling1D", "GlobalAvgPool1D",
             "GlobalMaxPool1D", "GlobalMaxPooling1D", "LayerNormalization", "MaxPool1D",
             "MaxPooling1D"]
+
+# functional shortcuts of the merging layers, like add/concatenate above (Keras' lowercase names)
+__all__ += ["average", "maximum", "minimum", "multiply", "subtract"]

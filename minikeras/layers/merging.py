@@ -251,3 +251,28 @@ def add(inputs: list[Any], **kwargs: Any) -> Any:
 def concatenate(inputs: list[Any], axis: int = -1, **kwargs: Any) -> Any:
     """Functional shortcut: ``concatenate([a, b])`` is ``Concatenate()([a, b])``."""
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def subtract(inputs: list[Any], **kwargs: Any) -> Any:
+    """Functional shortcut: ``subtract([a, b])`` is ``Subtract()([a, b])``."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs: list[Any], **kwargs: Any) -> Any:
+    """Functional shortcut: ``multiply([a, b])`` is ``Multiply()([a, b])``."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs: list[Any], **kwargs: Any) -> Any:
+    """Functional shortcut: ``average([a, b])`` is ``Average()([a, b])``."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs: list[Any], **kwargs: Any) -> Any:
+    """Functional shortcut: ``maximum([a, b])`` is ``Maximum()([a, b])``."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs: list[Any], **kwargs: Any) -> Any:
+    """Functional shortcut: ``minimum([a, b])`` is ``Minimum()([a, b])``."""
+    return Minimum(**kwargs)(inputs)

@@ -132,6 +132,7 @@ class DataMixin:
             ys = [self._cast_y(a, i, where) for i, a in enumerate(raw_y)]
             sizes["y"] = [len(a) for a in ys]
         if sample_weight is not None:
+            self._refuse_per_output_weights(sample_weight, where)
             sample_weight = validation.as_array(sample_weight, "sample_weight", where)
             validation.check_rank(sample_weight, "sample_weight", where)
             validation.warn_non_finite(sample_weight, "sample_weight", where)
@@ -153,6 +154,20 @@ class DataMixin:
                     sample_weight = validation.check_sample_weight_shape(
                         sample_weight, y_.shape, sparse, where)
         return xs, ys, sample_weight, n
+
+    def _refuse_per_output_weights(self, sample_weight: Any, where: str) -> None:
+        """Keras also takes one weight array per output (a list, or a dict by output name);
+        minikeras weights every output's loss by the same ``(N,)`` array, so say that here
+        rather than a shape error about "2 samples" for a list of two arrays."""
+        several = len(self.output_names) > 1 and (
+            isinstance(sample_weight, Mapping) or (
+                isinstance(sample_weight, list | tuple)
+                and not _is_nested_numbers(sample_weight)))
+        if several:
+            raise NotImplementedError(
+                f"{where}: `sample_weight` with one array per output (a list or dict for the "
+                f"outputs {self.output_names}) is not supported by minikeras yet; pass one "
+                "array of shape (N,), which weights the loss of every output.")
 
     def _match_target(self, y: np.ndarray, i: int) -> np.ndarray:
         """Give targets the rank of the output (Keras expands (N,) to (N, 1)); check labels."""

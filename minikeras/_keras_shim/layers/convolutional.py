@@ -2,12 +2,16 @@
 
 from minikeras._keras_shim.layers import (
     AveragePooling2D,
+    Conv1D,
     Conv2D,
+    Conv2DTranspose,
+    Convolution1D,
     Convolution2D,
+    Cropping2D,
     MaxPooling2D,
     UpSampling2D,
     ZeroPadding2D,
 )
 
-__all__ = ["AveragePooling2D", "Conv2D", "Convolution2D", "MaxPooling2D", "UpSampling2D",
-           "ZeroPadding2D"]
+__all__ = ["AveragePooling2D", "Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D",
+           "Convolution2D", "Cropping2D", "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]

@@ -1,5 +1,15 @@
 """``keras.layers.core`` (Keras 1/2 module path): the same classes as ``keras.layers``."""
 
-from minikeras._keras_shim.layers import Activation, Dense, Dropout, Flatten, Reshape
+from minikeras._keras_shim.layers import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    Lambda,
+    Permute,
+    RepeatVector,
+    Reshape,
+)
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Reshape"]
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Lambda", "Permute", "RepeatVector",
+           "Reshape"]
