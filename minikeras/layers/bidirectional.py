@@ -6,6 +6,7 @@ from typing import Any
 
 from minikeras import backend
 from minikeras.layers.layer import InputSpec, Layer, Shape
+from minikeras.layers.rnn_base import with_initial_state
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -127,11 +128,7 @@ class Bidirectional(Layer):
     def __call__(self, inputs: Any, *args: Any, initial_state: Any = None, **kwargs: Any) -> Any:
         """``layer(x, initial_state=[...])`` is the same call as ``layer([x, ...])``."""
         kwargs.pop("mask", None)
-        if initial_state is not None:
-            states = list(initial_state) if isinstance(initial_state, list | tuple) else [
-                initial_state]
-            inputs = [inputs, *states]
-        return super().__call__(inputs, *args, **kwargs)
+        return super().__call__(with_initial_state(inputs, initial_state), *args, **kwargs)
 
     def forward(self, inputs: Any, training: bool = False) -> Any:
         xp = backend.xp

@@ -54,6 +54,14 @@ _UNSUPPORTED = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer
                 "bias_constraint")
 
 
+def with_initial_state(inputs: Any, initial_state: Any) -> Any:
+    """``layer(x, initial_state=s)`` is the call ``layer([x, *s])``: the inputs as one list."""
+    if initial_state is None:
+        return inputs
+    states = list(initial_state) if isinstance(initial_state, list | tuple) else [initial_state]
+    return [inputs, *states]
+
+
 class RNNBase(Layer):
     """Base of the recurrent layers. Subclasses set ``state_names`` and write the cell."""
 
@@ -204,11 +212,7 @@ class RNNBase(Layer):
     def __call__(self, inputs: Any, *args: Any, initial_state: Any = None, **kwargs: Any) -> Any:
         """``layer(x, initial_state=[h0(, c0)])`` is the same call as ``layer([x, h0(, c0)])``."""
         kwargs.pop("mask", None)
-        if initial_state is not None:
-            states = list(initial_state) if isinstance(initial_state, list | tuple) else [
-                initial_state]
-            inputs = [inputs, *states]
-        return super().__call__(inputs, *args, **kwargs)
+        return super().__call__(with_initial_state(inputs, initial_state), *args, **kwargs)
 
     def forward(self, inputs: Any, training: bool = False) -> Any:
         xp = backend.xp
