@@ -65,6 +65,7 @@ class GRU(RNNBase):
     """
 
     gate_count = 3
+    cached_per_step_unit = 13   # m, p, xW (3u each), z, r, hh, h (u each)
 
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,

@@ -71,6 +71,7 @@ class LSTM(RNNBase):
 
     state_names = ("h", "c")
     gate_count = 4
+    cached_per_step_unit = 15   # z, xW (4u each), i, f, g, o (u each), c, phi(c), h
 
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,

@@ -69,6 +69,9 @@ class RNNBase(Layer):
     state_names: tuple[str, ...] = ("h",)
     #: gates with their own dropout masks when ``recurrent_dropout`` is set (LSTM 4, GRU 3)
     gate_count = 1
+    #: numbers per time step and unit that the forward pass holds for backward (its cache and
+    #: the x W products), counted from each layer's cache: SimpleRNN z, h, xW: 3
+    cached_per_step_unit = 3
 
     def __init__(self, units: int, *, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False,
@@ -187,6 +190,18 @@ class RNNBase(Layer):
         if self.return_state:
             return [out] + [(n, self.units) for _ in self.state_names]
         return out
+
+    def forward_bytes_per_sample(self) -> int:
+        """Bytes a forward pass holds per input sequence besides its output: T steps of
+        ``cached_per_step_unit * units`` numbers. ``predict`` slices its batches so that no
+        layer's exceeds a bound (``Trainer._inference_slice``). 0 unbuilt or T unknown."""
+        if not self.built or self._input_shape is None:
+            return 0
+        x_shape, _ = self._split_shapes(self._input_shape)
+        if len(x_shape) < 3 or x_shape[1] is None:
+            return 0
+        itemsize = backend.xp.dtype(backend.floatx()).itemsize
+        return x_shape[1] * self.cached_per_step_unit * self.units * itemsize
 
     def check_input_shape(self, shape: Any, index: int = 0) -> None:
         """The sequence goes through the InputSpec; each initial state must be (N, units)."""

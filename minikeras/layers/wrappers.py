@@ -44,6 +44,14 @@ class TimeDistributed(Layer):
         inner = self.layer.compute_output_shape((None, *input_shape[2:]))
         return (input_shape[0], input_shape[1], *tuple(inner)[1:])
 
+    def forward_bytes_per_sample(self) -> int:
+        """One sample of T steps is T samples of the inner layer: T times what the inner layer
+        holds per sample (``Trainer._inference_slice`` bounds predict's slices by it)."""
+        inner = getattr(self.layer, "forward_bytes_per_sample", lambda: 0)()
+        if not self.built or self._input_shape is None or self._input_shape[1] is None:
+            return 0
+        return self._input_shape[1] * inner
+
     def forward(self, inputs: Any, training: bool = False) -> Any:
         n, t = inputs.shape[0], inputs.shape[1]
         folded = inputs.reshape((n * t, *inputs.shape[2:]))
