@@ -16,9 +16,13 @@ from __future__ import annotations
 from numbers import Integral
 from typing import Any
 
-from minikeras import activations, backend, initializers
+from minikeras import activations, backend
 from minikeras.layers import im2col as ic
-from minikeras.layers.convolutional import standardize_tuple
+from minikeras.layers.convolutional import (
+    NO_REGULARIZERS,
+    kernel_and_bias_config,
+    standardize_tuple,
+)
 from minikeras.layers.core import _ActivationMixin
 from minikeras.layers.layer import InputSpec, Layer, Shape, reject_unsupported
 
@@ -198,14 +202,7 @@ class Conv1D(_ActivationMixin, Layer):
                 "kernel_size": self.kernel_size, "strides": self.strides,
                 "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "groups": 1,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(
-                    initializers.get(self.kernel_initializer)),
-                "bias_initializer": initializers.serialize(
-                    initializers.get(self.bias_initializer)),
-                "kernel_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "kernel_constraint": None,
-                "bias_constraint": None}
+                **kernel_and_bias_config(self), **NO_REGULARIZERS}
 
 
 Convolution1D = Conv1D   # Keras 3 keeps this alias too

@@ -30,10 +30,12 @@ from __future__ import annotations
 from numbers import Integral
 from typing import Any
 
-from minikeras import activations, backend, initializers
+from minikeras import activations, backend
 from minikeras.layers import im2col as ic
 from minikeras.layers.convolutional import (
+    NO_REGULARIZERS,
     _check_data,
+    kernel_and_bias_config,
     spatial_axes,
     standardize_padding,
     standardize_tuple,
@@ -235,14 +237,7 @@ class Conv2DTranspose(_ActivationMixin, Layer):
                 "kernel_size": self.kernel_size, "strides": self.strides,
                 "padding": self.padding, "output_padding": self.output_padding,
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(
-                    initializers.get(self.kernel_initializer)),
-                "bias_initializer": initializers.serialize(
-                    initializers.get(self.bias_initializer)),
-                "kernel_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "kernel_constraint": None,
-                "bias_constraint": None}
+                **kernel_and_bias_config(self), **NO_REGULARIZERS}
 
 
 Convolution2DTranspose = Conv2DTranspose   # Keras 3 keeps this alias too

@@ -249,14 +249,24 @@ class Conv2D(_ActivationMixin, Layer):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": self.kernel_size, "strides": self.strides,
                 "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(
-                    initializers.get(self.kernel_initializer)),
-                "bias_initializer": initializers.serialize(
-                    initializers.get(self.bias_initializer))}
+                "dilation_rate": self.dilation_rate, **kernel_and_bias_config(self)}
 
 
+
+
+def kernel_and_bias_config(layer: Any) -> dict[str, Any]:
+    """The config entries a convolution shares with Dense after its geometry: activation,
+    use_bias and the two initializers (Conv2D, Conv1D, Conv2DTranspose)."""
+    serialize_init = initializers.serialize
+    return {"activation": activations.serialize(layer.activation), "use_bias": layer.use_bias,
+            "kernel_initializer": serialize_init(initializers.get(layer.kernel_initializer)),
+            "bias_initializer": serialize_init(initializers.get(layer.bias_initializer))}
+
+
+#: Keras' regularizer and constraint entries, which minikeras' convolutions do not have
+NO_REGULARIZERS: dict[str, None] = {
+    "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+    "kernel_constraint": None, "bias_constraint": None}
 
 
 class ZeroPadding2D(Layer):
