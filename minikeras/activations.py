@@ -32,10 +32,8 @@ def _xp() -> Any:
 
 def _exp(x: Any, out: Any = None) -> Any:
     """exp without NumPy's overflow warning (inf is the right answer where it overflows)."""
-    if backend.xp is np:
-        with np.errstate(over="ignore"):
-            return np.exp(x, out=out)
-    return backend.xp.exp(x, out=out)
+    with backend.overflow_to_inf():
+        return backend.xp.exp(x, out=out)
 
 
 def _erf(x: Any) -> Any:
@@ -179,17 +177,19 @@ class Activation:
         self.params = params
         #: softmax and sigmoid: cross-entropy after them is computed from their input (logits).
         self.has_logits = has_logits
+        #: f written into a given array (``forward(x, out=...)``), or None: then a copy
+        self._into = _INTO.get(fn) if not params else None
 
     def forward(self, x: Any, out: Any = None) -> Any:
         """f(x); with ``out``, written into that array (the recurrent layers' time loops
-        reuse their buffers: at their small sizes every temporary array costs)."""
+        reuse their buffers: at their small sizes every temporary array costs). With ``out``
+        an overflow is not guarded against here: call it inside ``backend.overflow_to_inf()``."""
         if out is None:
             return self.fn(x, **self.params)
-        into = _INTO.get(self.fn)
-        if into is None:
+        if self._into is None:
             out[...] = self.fn(x, **self.params)
         else:
-            into(x, out)
+            self._into(x, out)
         return out
 
     def backward(self, x: Any, y: Any, dy: Any) -> Any:
@@ -220,10 +220,14 @@ class Activation:
 
 
 def _sigmoid_into(x: Any, out: Any) -> None:
-    """``sigmoid`` written into ``out``: the same operations, so the same float32 bits."""
-    xp = _xp()
+    """``sigmoid`` written into ``out``: the same operations, so the same float32 bits.
+
+    Its caller enters ``backend.overflow_to_inf()`` (the recurrent layers do, once per call):
+    exp(-x) = inf for x < -88.7 (float32) is right, sigmoid(x) is then 0.
+    """
+    xp = backend.xp
     xp.negative(x, out=out)
-    _exp(out, out=out)
+    xp.exp(out, out=out)
     out += 1
     xp.reciprocal(out, out=out)
 

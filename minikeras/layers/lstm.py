@@ -121,18 +121,22 @@ class LSTM(RNNBase):
         h = xp.empty((T + 1, N, u), dtype=xw.dtype)             # h[0] = h_0, h[t] = h_t
         phi_c = xp.empty((T, N, u), dtype=xw.dtype)             # phi_c[t-1] = phi(c_t)
         h[0], c[0] = states0
+        z_i, z_f, z_c, z_o = (z[..., k * u:(k + 1) * u] for k in range(4))  # views of z
+        b = self.bias.value if self.use_bias else None
         # index t holds step t + 1 of the equations: h[t] and c[t] are the states it reads
         for t in range(T):
-            xp.add(xw[t], gate_products(h[t], h_mask, U), out=z[t])   # z_t = x_t W + h U
-            if self.use_bias:
-                z[t] += self.bias.value          # + b, after h U as Keras adds it
-            rec.forward(z[t, :, :u], out=i[t])                     # i_t = sigma(z_i)
-            rec.forward(z[t, :, u:2 * u], out=f[t])                # f_t = sigma(z_f)
-            act.forward(z[t, :, 2 * u:3 * u], out=g[t])            # g_t = phi(z_c)
-            rec.forward(z[t, :, 3 * u:], out=o[t])                 # o_t = sigma(z_o)
-            xp.add(f[t] * c[t], i[t] * g[t], out=c[t + 1])    # c_t = f_t c_{t-1} + i_t g_t
-            act.forward(c[t + 1], out=phi_c[t])                    # phi(c_t)
-            xp.multiply(o[t], phi_c[t], out=h[t + 1])              # h_t = o_t * phi(c_t)
+            h_prev, c_prev, h_t, c_t = h[t], c[t], h[t + 1], c[t + 1]  # h_{t-1}, c_{t-1}, ...
+            z_t, i_t, f_t, g_t, o_t, phi_c_t = z[t], i[t], f[t], g[t], o[t], phi_c[t]
+            xp.add(xw[t], gate_products(h_prev, h_mask, U), out=z_t)  # z_t = x_t W + h_{t-1} U
+            if b is not None:
+                z_t += b                         # + b, after h U as Keras adds it
+            rec.forward(z_i[t], out=i_t)                           # i_t = sigma(z_i)
+            rec.forward(z_f[t], out=f_t)                           # f_t = sigma(z_f)
+            act.forward(z_c[t], out=g_t)                           # g_t = phi(z_c)
+            rec.forward(z_o[t], out=o_t)                           # o_t = sigma(z_o)
+            xp.add(f_t * c_prev, i_t * g_t, out=c_t)               # c_t = f_t c_{t-1} + i_t g_t
+            act.forward(c_t, out=phi_c_t)                          # phi(c_t)
+            xp.multiply(o_t, phi_c_t, out=h_t)                     # h_t = o_t * phi(c_t)
         return h[1:], [h[T], c[T]], LSTMCache(x, z, i, f, g, o, c, phi_c, h, x_mask, h_mask)
 
     def backward(self, grad_output: Any) -> Any:
@@ -171,24 +175,27 @@ class LSTM(RNNBase):
         U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)
         z, i, f, g, o, c, phi_c = cache.z, cache.i, cache.f, cache.g, cache.o, cache.c, cache.phi_c
         dz = xp.empty_like(z)                    # dz[t] = dz_t = [dz_i | dz_f | dz_c | dz_o]
+        z_i, z_f, z_c, z_o = (z[..., k * u:(k + 1) * u] for k in range(4))       # views of z
+        dz_i, dz_f, dz_c, dz_o = (dz[..., k * u:(k + 1) * u] for k in range(4))  # and of dz
         # the activations' backward at every step: dL/d(input) from dL/d(output)
         back_c = ActivationBackward(act, c[1:], phi_c)                 # phi'(c_t) * .
-        back_i = ActivationBackward(rec, z[..., :u], i)                # sigma'(z_i) * .
-        back_f = ActivationBackward(rec, z[..., u:2 * u], f)           # sigma'(z_f) * .
-        back_g = ActivationBackward(act, z[..., 2 * u:3 * u], g)       # phi'(z_c) * .
-        back_o = ActivationBackward(rec, z[..., 3 * u:], o)            # sigma'(z_o) * .
-        for t in reversed(range(len(z))):
+        back_i = ActivationBackward(rec, z_i, i)                       # sigma'(z_i) * .
+        back_f = ActivationBackward(rec, z_f, f)                       # sigma'(z_f) * .
+        back_g = ActivationBackward(act, z_c, g)                       # phi'(z_c) * .
+        back_o = ActivationBackward(rec, z_o, o)                       # sigma'(z_o) * .
+        for t in reversed(range(len(z))):   # index t: step t + 1 of the equations
+            c_prev, i_t, f_t, g_t, o_t, phi_c_t = c[t], i[t], f[t], g[t], o[t], phi_c[t]
             dh = dH[t] + dh_next                                       # dh
-            do = dh * phi_c[t]                                         # do
-            dc = dc_next + back_c(t, dh * o[t])                        # dc
-            di = dc * g[t]                                             # di
-            df = dc * c[t]                                             # df  (c[t] = c_{t-1})
-            dg = dc * i[t]                                             # dg
-            back_i(t, di, out=dz[t, :, :u])                            # dz_i
-            back_f(t, df, out=dz[t, :, u:2 * u])                       # dz_f
-            back_g(t, dg, out=dz[t, :, 2 * u:3 * u])                   # dz_c
-            back_o(t, do, out=dz[t, :, 3 * u:])                        # dz_o
-            dc_next = dc * f[t]                                        # dc_next
+            do = dh * phi_c_t                                          # do
+            dc = dc_next + back_c(t, dh * o_t)                         # dc
+            di = dc * g_t                                              # di
+            df = dc * c_prev                                           # df
+            dg = dc * i_t                                              # dg
+            back_i(t, di, out=dz_i[t])                                 # dz_i
+            back_f(t, df, out=dz_f[t])                                 # dz_f
+            back_g(t, dg, out=dz_c[t])                                 # dz_c
+            back_o(t, do, out=dz_o[t])                                 # dz_o
+            dc_next = dc * f_t                                         # dc_next
             dh_next = gate_products_input_grad(dz[t], cache.h_mask, U_T)   # dz_t U^T
         if self.trainable:
             self.kernel.add_grad(gate_products_weight_grad(cache.x, cache.x_mask, dz))

@@ -254,8 +254,9 @@ class RNNBase(Layer):
         if self.go_backwards:
             xt = xt[::-1]
         x_mask, h_mask = self.dropout_masks(n, x.shape[-1], training)
-        hs, finals, cell_cache = self._cell_forward(xp.ascontiguousarray(xt), states0,
-                                                    x_mask, h_mask)
+        with backend.overflow_to_inf():   # the cells' in-place sigmoid: exp(-z) = inf is right
+            hs, finals, cell_cache = self._cell_forward(xp.ascontiguousarray(xt), states0,
+                                                        x_mask, h_mask)
         if self.stateful:
             # the next call starts where this one ended. The copy detaches the stored state
             # from this call's cache buffers (a view would share their memory and keep them

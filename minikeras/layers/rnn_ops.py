@@ -114,10 +114,11 @@ class ActivationBackward:
 
     def __call__(self, t: int, dy: Any, out: Any = None) -> Any:
         """dL/dx_t, written into ``out`` (an (N, u) buffer or view) when given."""
-        if self.factor is None:
-            dx = self.act.backward(self.x[t], self.y[t], dy)
-            if out is None:
-                return dx
-            out[...] = dx
-            return out
-        return backend.xp.multiply(self.factor[t], dy, out=out)
+        factor = self.factor
+        if factor is not None:
+            return backend.xp.multiply(factor[t], dy, out=out)
+        dx = self.act.backward(self.x[t], self.y[t], dy)
+        if out is None:
+            return dx
+        out[...] = dx
+        return out
