@@ -257,6 +257,31 @@ def test_col2im_is_the_adjoint_of_im2col(kernel, strides, padding, dilation, fmt
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("kernel,strides,padding,dilation,fmt", _grid(seed=7, count=12))
+def test_conv_input_grad_is_col2im_of_dz_times_kernel_transposed(kernel, strides, padding,
+                                                                 dilation, fmt):
+    """``conv_input_grad`` (offset by offset) equals its plain expression
+    col2im(dz @ K.reshape(kh*kw*C, F).T): in float64 to rounding, in float32 to the
+    tolerance of a different summation order."""
+    del fmt
+    layer = Conv2D(4, kernel, strides=strides, padding=padding, dilation_rate=dilation)
+    x = _input("channels_last", c=3, seed=8)
+    k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
+    pads = ic.padding_amounts(x.shape[1:3], k, s, d, padding)
+    out_hw = tuple(ic.output_length(n, kk, ss, dd, padding)
+                   for n, kk, ss, dd in zip(x.shape[1:3], k, s, d, strict=True))
+    padded_shape = ic.to_padded_nhwc(x, pads, False).shape
+    rng = np.random.default_rng(9)
+    kern = rng.standard_normal((*k, 3, 4))
+    dz = rng.standard_normal((x.shape[0] * out_hw[0] * out_hw[1], 4))
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        kd, dzd = kern.astype(dtype), dz.astype(dtype)
+        plain = ic.col2im(dzd @ kd.reshape(-1, 4).T, padded_shape, pads, k, out_hw, s, d)
+        fast = ic.conv_input_grad(dzd, kd, padded_shape, pads, out_hw, s, d)
+        assert fast.dtype == dtype and fast.shape == x.shape
+        np.testing.assert_allclose(fast, plain, rtol=tol, atol=tol)
+
+
 def test_conv2d_cache_is_the_named_contract():
     layer = Conv2D(4, 3, padding="same", activation="relu")
     x = _input("channels_last", c=2).astype(np.float32)

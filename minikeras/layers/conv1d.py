@@ -166,12 +166,12 @@ class Conv1D(_ActivationMixin, Layer):
         """Given dy with y = act(z), z = cols·W + b, cols = im2col(pad(x)) (one window per
         row) and W the kernel reshaped to (k·C_in, filters):
 
-            dz    = dy ⊙ act'(z)     (as rows: one per output step)
-            dW    = colsᵀ·dz         (reshaped back to (k, C_in, filters))
-            db    = Σ_rows dz        (over the batch and every output step)
-            dcols = dz·Wᵀ
-            dx    = col2im(dcols)    (each window's row added back where it was read;
-                                     the padding, causal or same, is cropped)
+            dz = dy ⊙ act'(z)     (as rows: one per output step)
+            dW = colsᵀ·dz         (reshaped back to (k, C_in, filters))
+            db = Σ_rows dz        (over the batch and every output step)
+            dx = for every kernel offset k, the input steps that offset read receive
+                 dz·W[k]ᵀ; then the padding, causal or same, is cropped
+                 (``im2col.conv_input_grad``: col2im(dz·Wᵀ), summed offset by offset)
         """
         cols, padded_shape, pads, out_len, z, y = self.cache
         dz = self._activation_backward(z, y, grad_output)
@@ -179,7 +179,7 @@ class Conv1D(_ActivationMixin, Layer):
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
         """Given dz = dL/dz straight from the loss (softmax/sigmoid cross-entropy), the rest
-        of ``backward``: dW = colsᵀ·dz, db = Σ_rows dz, dx = col2im(dz·Wᵀ)."""
+        of ``backward``: dW = colsᵀ·dz, db = Σ_rows dz, dx = conv_input_grad(dz, W)."""
         return self._backward_rows(self._to_rows(grad_logits))
 
     def _backward_rows(self, dz: Any) -> Any:
@@ -190,10 +190,9 @@ class Conv1D(_ActivationMixin, Layer):
                 self.bias.add_grad(dz.sum(axis=0))
         if not self.input_grad_needed:   # first layer of a model in training: x is data
             return None
-        weight_t = backend.xp.ascontiguousarray(self.kernel.value.reshape(-1, self.filters).T)
-        dcols = dz @ weight_t
-        dx_image = ic.col2im(dcols, padded_shape, pads, (1, self.kernel_size[0]),
-                             (1, out_len), (1, self.strides[0]), (1, self.dilation_rate[0]))
+        kernel_2d = self.kernel.value[None]     # (k, C, F) -> (1, k, C, F): a 1 x k image kernel
+        dx_image = ic.conv_input_grad(dz, kernel_2d, padded_shape, pads, (1, out_len),
+                                      (1, self.strides[0]), (1, self.dilation_rate[0]))
         dx = dx_image[:, 0]     # (N, 1, L, C) -> (N, L, C)
         return dx.transpose(0, 2, 1) if self.data_format == "channels_first" else dx
 

@@ -202,19 +202,19 @@ class Conv2D(_ActivationMixin, Layer):
         """Given dy with y = act(z), z = cols·K + b, where cols = im2col(pad(x)) holds one
         patch per row and K is the kernel reshaped to (kh·kw·C_in, filters):
 
-            dz    = dy ⊙ act'(z)     (as rows: one per output pixel)
-            dK    = colsᵀ·dz         (reshaped back to (kh, kw, C_in, filters))
-            db    = Σ_rows dz        (over the batch and every output pixel)
-            dcols = dz·Kᵀ
-            dx    = col2im(dcols)    (each patch row added back where it came from;
-                                     the padding is cropped)
+            dz = dy ⊙ act'(z)     (as rows: one per output pixel)
+            dK = colsᵀ·dz         (reshaped back to (kh, kw, C_in, filters))
+            db = Σ_rows dz        (over the batch and every output pixel)
+            dx = for every kernel offset (ky, kx), the input cells that offset read
+                 receive dz·K[ky, kx]ᵀ; then the padding is cropped
+                 (``im2col.conv_input_grad``: col2im(dz·Kᵀ), summed offset by offset)
         """
         dz = self._activation_backward(self.cache.z, self.cache.y, grad_output)
         return self._backward_rows(self._to_rows(dz))
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
         """Given dz = dL/dz straight from the loss (softmax/sigmoid cross-entropy), the
-        rest of ``backward``: dK = colsᵀ·dz, db = Σ_rows dz, dx = col2im(dz·Kᵀ).
+        rest of ``backward``: dK = colsᵀ·dz, db = Σ_rows dz, dx = conv_input_grad(dz, K).
         """
         return self._backward_rows(self._to_rows(grad_logits))
 
@@ -227,9 +227,8 @@ class Conv2D(_ActivationMixin, Layer):
                 self.bias.add_grad(dz.sum(axis=0))
         if not self.input_grad_needed:  # first layer of a model in training: x is data
             return None
-        dcols = dz @ backend.transposed(self.kernel.value.reshape(-1, self.filters))
-        dx = ic.col2im(dcols, cache.padded_shape, cache.pads, self.kernel_size, cache.out_hw,
-                       self.strides, self.dilation_rate)
+        dx = ic.conv_input_grad(dz, self.kernel.value, cache.padded_shape, cache.pads,
+                                cache.out_hw, self.strides, self.dilation_rate)
         return dx.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else dx
 
     def forward_bytes_per_sample(self) -> int:
