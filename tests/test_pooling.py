@@ -168,7 +168,7 @@ def test_window_argmax_is_numpy_argmax_bit_for_bit(pool, strides, padding, dtype
 
 @pytest.mark.parametrize("pool,strides,padding", WINDOWS)
 def test_add_at_window_cells_agrees_with_its_plain_form(pool, strides, padding):
-    """Both forms (the tiled write and the per-offset sum) against the docstring's loop."""
+    """Tiled, overlapping and 'same'-padded windows against the docstring's loop."""
     rng = np.random.default_rng(3)
     x = rng.integers(0, 3, (2, 7, 8, 3)).astype(np.float32)
     xpad, out_hw, windows = _windows(x, pool, strides, padding)
@@ -181,6 +181,43 @@ def test_add_at_window_cells_agrees_with_its_plain_form(pool, strides, padding):
                                                                           + kx)
     np.testing.assert_array_equal(
         ic.add_at_window_cells(dy, winner, xpad.shape, pool, strides), plain)
+
+
+@pytest.mark.parametrize("pool,strides,padding", [*WINDOWS, ((17, 16), (1, 1), "same")])
+def test_window_argmax_from_the_forward_max_is_numpy_argmax(pool, strides, padding):
+    """The layer's call: window_max = the forward's y. Ties (small integers), -inf padding,
+    overlapping windows, and a 272-cell window whose cell numbers need more than a byte."""
+    rng = np.random.default_rng(4)
+    x = rng.integers(-1, 2, (2, 19, 18, 3)).astype(np.float32)
+    x[0, :, :, 0] = -np.inf  # windows with nothing but -inf: cell 0 wins, as for argmax
+    xpad, out_hw, windows = _windows(x, pool, strides, padding)
+    n, oh, ow, ph, pw, c = windows.shape
+    plain = windows.reshape(n, oh, ow, ph * pw, c).argmax(axis=3)
+    y = MaxPooling2D(pool, strides, padding)(x)
+    winner = ic.window_argmax(windows, y)
+    np.testing.assert_array_equal(winner, plain)
+    assert np.iinfo(winner.dtype).max >= ph * pw - 1
+
+
+def test_max_pool_output_keeps_the_input_memory_order():
+    """channels_first: y is computed on the NHWC view and comes back as contiguous NCHW."""
+    x = np.random.default_rng(6).random((2, 3, 6, 8)).astype(np.float32)
+    y = MaxPooling2D(2, data_format="channels_first")(x)
+    assert y.flags.c_contiguous
+    np.testing.assert_array_equal(y, x.reshape(2, 3, 3, 2, 4, 2).max(axis=(3, 5)))
+    y_last = MaxPooling2D(2)(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+    assert y_last.flags.c_contiguous
+
+
+def test_max_pool_backward_gives_losers_plus_zero():
+    """Cells that did not win get +0.0 (TensorFlow's MaxPoolGrad), not -0.0 from -dy * 0."""
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    layer = MaxPooling2D(2)
+    layer(x)
+    dx = layer.backward(-np.ones((1, 2, 2, 1), np.float32))
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[0, 0, 0, 0], [0, -1, 0, -1],
+                                                   [0, 0, 0, 0], [0, -1, 0, -1]])
+    assert not np.signbit(dx[dx == 0]).any()
 
 
 def test_max_pool_cache_is_the_named_contract():

@@ -186,34 +186,39 @@ def conv_input_grad(dz: Any, kernel: Any, padded_shape: tuple[int, ...], pads: P
 
 # --------------------------------------------------------------------------- window cells
 # Max pooling's backward needs, per window, *which* cell won, then dy added at that cell.
-# Both live here, next to the window views, each as one function with its plain expression
-# in the docstring (tests/test_pooling.py checks the two agree bit for bit).
+# Both live here, next to the window views, each with its plain NumPy expression in the
+# docstring (tests/test_pooling.py checks the two agree bit for bit).
 
-def window_argmax(windows: Any) -> Any:
-    """The index, row-major in the window, of each window's first maximum: (N, oh, ow, C).
-
-    ``windows`` is ``patch_view``'s (N, oh, ow, ph, pw, C) view. Plain expression (argmax
-    returns the first of tied maxima: Keras' rule for max pooling):
+def window_argmax(windows: Any, window_max: Any = None) -> Any:
+    """The number k (row-major in the window: k = ky*pw + kx) of each window's first
+    maximum: (N, oh, ow, C). Plain expression (argmax returns the first of tied maxima:
+    Keras' rule for max pooling):
 
         winner = windows.reshape(N, oh, ow, ph*pw, C).argmax(axis=3)
 
-    Computed as the argmax loop is written, for every window at once: walk the cells in
-    order, and cell k takes over where it is *strictly* greater than the best so far, so an
-    earlier cell keeps a tie. Because k exceeds every earlier index, that takeover is
-    winner = max(winner, k·[value > best]) (no masked write, which NumPy does slowly). NumPy's
-    own argmax over the short cell axis copies the windows and runs one inner loop per
-    window: 2-4x slower on the tutorial CNN's pools (``benchmarks/results/conv_breakdown.md``).
+    ``windows`` is ``patch_view``'s (N, oh, ow, ph, pw, C) view, ``window_max`` each window's
+    maximum (max pooling's forward output y; computed here when not given). The first
+    maximum is the first cell equal to window_max, so its number counts the cells before it,
+    the leading cells below the maximum:
+
+        winner[o] = #{k : cells 0..k of window o are all below window_max[o]}
+
+    Counted cell by cell, for every window at once. (NumPy's argmax over the short cell axis
+    copies the windows and runs one inner loop per window: several times slower.)
     """
     xp = backend.xp
     n, oh, ow, ph, pw, c = windows.shape
-    # the smallest integer type that holds every cell index: a quarter of the memory traffic
-    index = xp.int8 if ph * pw <= 127 else xp.int32
-    best = windows[:, :, :, 0, 0, :].copy()
-    winner = xp.zeros((n, oh, ow, c), dtype=index)
-    for k in range(1, ph * pw):
+    if window_max is None:
+        window_max = windows.max(axis=(3, 4))
+    # cell numbers 0..ph*pw-1 fit in one byte for any pool up to 16x16: the count below and
+    # the ``winner == k`` tests of add_at_window_cells then move 4x fewer bytes than int32
+    cell_number = xp.uint8 if ph * pw <= 256 else xp.int32
+    winner = xp.zeros((n, oh, ow, c), dtype=cell_number)
+    all_below = xp.ones((n, oh, ow, c), dtype=bool)  # cells 0..k all below the maximum
+    for k in range(ph * pw - 1):  # the last cell: if all before it are below, it is the max
         value = windows[:, :, :, k // pw, k % pw, :]
-        xp.maximum(winner, (value > best) * index(k), out=winner)
-        xp.maximum(best, value, out=best)
+        all_below &= value < window_max
+        winner += all_below
     return winner
 
 
@@ -221,28 +226,20 @@ def add_at_window_cells(dy: Any, winner: Any, padded_shape: tuple[int, ...],
                         window: tuple[int, int], strides: tuple[int, int]) -> Any:
     """A zero dx_pad of ``padded_shape`` with each dy[n, y, x, c] added at its window's cell
     number ``winner[n, y, x, c]`` (row-major, k = ky*pw + kx), i.e. at row y*sh + ky,
-    column x*sw + kx: the scatter-add of max pooling's backward.
-
-    Plain expression, the per-offset adjoint of the window view (as in ``col2im``):
+    column x*sw + kx: the scatter-add of max pooling's backward. As in ``col2im`` (the
+    adjoint of the window view), cell k of every window at once is ``offset_slice``:
 
         for every cell k = (ky, kx) of the window:
             offset_slice(dx_pad, ky, kx) += dy * [winner == k]
 
-    Faster form when the windows tile the input (strides == window, the usual pooling):
-    no cell is in two windows, so nothing is summed: the slice of each offset is *written*
-    once, dy * [winner == k], instead of read, added to and written back. The two agree
-    exactly (tests/test_pooling.py).
+    Windows that overlap (strides smaller than the window) add into shared cells.
     """
     xp = backend.xp
     n, oh, ow, c = dy.shape
     ph, pw = window
-    tiles = tuple(strides) == (ph, pw)
     dx_pad = xp.zeros(padded_shape, dtype=dy.dtype)
     for ky in range(ph):
         for kx in range(pw):
-            dx_at_offset = offset_slice(dx_pad, ky, kx, (oh, ow), strides)
-            if tiles:
-                xp.multiply(dy, winner == ky * pw + kx, out=dx_at_offset)
-            else:
-                dx_at_offset += dy * (winner == ky * pw + kx)
+            dx_at_cell_k = offset_slice(dx_pad, ky, kx, (oh, ow), strides)
+            dx_at_cell_k += dy * (winner == ky * pw + kx)
     return dx_pad

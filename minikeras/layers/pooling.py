@@ -97,13 +97,14 @@ class MaxPooling2D(_Pooling2D):
     """
 
     def forward(self, inputs: Any, training: bool = False) -> Any:
+        """y[n, i, j, c] = max over the taps (ky, kx) of xpad[n, i*sh + ky, j*sw + kx, c]:
+        a running maximum, y = max(y, x_tap), over the taps' (N, oh, ow, C) slices."""
         xp = backend.xp
         xpad, pads, out_hw = self._windows(inputs, float("-inf"))
-        taps = self._taps()
-        first = self._slice(xpad, taps[0], out_hw)
-        # maximum(first, first) makes a copy that keeps the memory order of the input.
-        y = xp.maximum(first, self._slice(xpad, taps[1], out_hw) if len(taps) > 1 else first)
-        for tap in taps[2:]:
+        first_tap, *other_taps = self._taps()
+        # xp.copy keeps the input's memory order (order="K"): a channels_first y stays NCHW
+        y = xp.copy(self._slice(xpad, first_tap, out_hw))
+        for tap in other_taps:
             xp.maximum(y, self._slice(xpad, tap, out_hw), out=y)
         self.cache = MaxPoolCache(xpad, pads, out_hw, y)
         return self._from_nhwc(y)
@@ -112,14 +113,15 @@ class MaxPooling2D(_Pooling2D):
         """y[o] = max_{cells k of window o} xpad[k]. Each output's gradient goes to one cell,
         its window's first (row-major) maximum:
 
-            winner[o] = argmax_k xpad[window o, k]          (the first maximum wins ties)
+            winner[o] = argmax_k xpad[window o, k]   (the first cell equal to y[o]: ties
+                                                      go to the first maximum)
             dx_pad    = 0;  dx_pad[cell winner[o] of window o] += dy[o]   for every o
             dx        = dx_pad without the padding
         """
-        xpad, pads, out_hw = self.cache.xpad, self.cache.pads, self.cache.out_hw
+        xpad, pads, out_hw, y = self.cache
         dy = self._nhwc(grad_output)
         windows = ic.patch_view(xpad, self.pool_size, out_hw, self.strides, (1, 1))
-        winner = ic.window_argmax(windows)
+        winner = ic.window_argmax(windows, y)
         dx_pad = ic.add_at_window_cells(dy, winner, xpad.shape, self.pool_size, self.strides)
         return self._crop(dx_pad, pads)
 
@@ -133,10 +135,14 @@ class AveragePooling2D(_Pooling2D):
     """
 
     def forward(self, inputs: Any, training: bool = False) -> Any:
+        """total[o] = Σ over the taps of xpad (0 in the padding), count[o] = the window's real
+        cells, y = total / count."""
+        xp = backend.xp
         xpad, pads, out_hw = self._windows(inputs, 0.0)
-        taps = self._taps()
-        total = self._slice(xpad, taps[0], out_hw) + 0  # + 0: a copy in the input's order
-        for tap in taps[1:]:
+        first_tap, *other_taps = self._taps()
+        # xp.copy keeps the input's memory order (order="K"): a channels_first y stays NCHW
+        total = xp.copy(self._slice(xpad, first_tap, out_hw))
+        for tap in other_taps:
             total += self._slice(xpad, tap, out_hw)
         count = self._counts(xpad, pads, out_hw)
         self.cache = (tuple(xpad.shape), xpad.dtype, pads, out_hw, count)
@@ -149,11 +155,11 @@ class AveragePooling2D(_Pooling2D):
         xp = backend.xp
         (top, bottom), (left, right) = pads
         _, hp, wp, _ = xpad.shape
-        ones = xp.zeros((1, hp, wp, 1), dtype=xpad.dtype)
-        ones[:, top:hp - bottom, left:wp - right, :] = 1
+        is_real = xp.zeros((1, hp, wp, 1), dtype=xpad.dtype)  # 1 on input cells, 0 on padding
+        is_real[:, top:hp - bottom, left:wp - right, :] = 1
         count = xp.zeros((1, *out_hw, 1), dtype=xpad.dtype)
         for tap in self._taps():
-            count += self._slice(ones, tap, out_hw)
+            count += self._slice(is_real, tap, out_hw)
         return count
 
     def backward(self, grad_output: Any) -> Any:
@@ -163,11 +169,12 @@ class AveragePooling2D(_Pooling2D):
         """
         xp = backend.xp
         padded_shape, dtype, pads, out_hw, count = self.cache
-        share = self._nhwc(grad_output) / count
-        dxpad = xp.zeros(padded_shape, dtype=dtype)
+        share = self._nhwc(grad_output) / count  # dy[o] / count[o], what each cell of o gets
+        dx_pad = xp.zeros(padded_shape, dtype=dtype)
         for tap in self._taps():
-            self._slice(dxpad, tap, out_hw)[...] += share
-        return self._crop(dxpad, pads)
+            dx_at_tap = self._slice(dx_pad, tap, out_hw)  # the cell of every window at tap
+            dx_at_tap += share
+        return self._crop(dx_pad, pads)
 
 
 MaxPool2D = MaxPooling2D
