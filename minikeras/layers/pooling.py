@@ -8,8 +8,9 @@ slices at once: ``maximum`` for max pooling, ``+`` for average pooling. Each tap
 vectorised operation over the whole batch, and no (N, oh, ow, kh*kw, C) temporary is built.
 
 Both data formats compute in NHWC: a channels_first input is only *viewed* as NHWC (as Keras
-does on TF, which transposes around its pooling op), and NumPy's element-wise operations keep
-the memory order of their inputs, so the result comes back as NCHW without a copy.
+does on TF, which transposes around its pooling op), and NumPy's ``copy`` and element-wise
+operations keep the memory order of their inputs, so the result comes back as NCHW without
+a transposing copy.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ class MaxPooling2D(_Pooling2D):
         # xp.copy keeps the input's memory order (order="K"): a channels_first y stays NCHW
         y = xp.copy(self._slice(xpad, first_tap, out_hw))
         for tap in other_taps:
-            xp.maximum(y, self._slice(xpad, tap, out_hw), out=y)
+            x_tap = self._slice(xpad, tap, out_hw)
+            xp.maximum(y, x_tap, out=y)  # y = max(y, x_tap)
         self.cache = MaxPoolCache(xpad, pads, out_hw, y)
         return self._from_nhwc(y)
 
@@ -143,7 +145,8 @@ class AveragePooling2D(_Pooling2D):
         # xp.copy keeps the input's memory order (order="K"): a channels_first y stays NCHW
         total = xp.copy(self._slice(xpad, first_tap, out_hw))
         for tap in other_taps:
-            total += self._slice(xpad, tap, out_hw)
+            x_tap = self._slice(xpad, tap, out_hw)
+            total += x_tap
         count = self._counts(xpad, pads, out_hw)
         self.cache = (tuple(xpad.shape), xpad.dtype, pads, out_hw, count)
         return self._from_nhwc(total / count)
