@@ -216,7 +216,8 @@ def window_argmax(windows: Any, window_max: Any = None) -> Any:
     cell_number = xp.uint8 if ph * pw <= 256 else xp.int32
     winner = xp.zeros((n, oh, ow, c), dtype=cell_number)
     all_below = xp.ones((n, oh, ow, c), dtype=bool)  # cells 0..k all below the maximum
-    for k in range(ph * pw - 1):  # the last cell: if all before it are below, it is the max
+    # the last cell needs no test: when every earlier cell is below the maximum, it holds it
+    for k in range(ph * pw - 1):
         value = windows[:, :, :, k // pw, k % pw, :]
         all_below &= value < window_max
         winner += all_below
