@@ -154,8 +154,11 @@ class GRU(RNNBase):
             dL/db_x = sum_t,n dp_t,     dL/db_h = sum_t,n dm_t,     dL/dx_t = dp_t W^T
 
         The derivative factors (sigma'(p_z), sigma'(p_r), phi'(p_h)) depend only on the forward
-        pass: ``ActivationBackward`` computes each for every step at once, before the loop.
-        With dropout the products with W and U go through the masks (``rnn_ops``).
+        pass, so each is computed for every step at once, before the loop: ``dsigma_z`` is an
+        ``ActivationBackward``, ``dsigma_z(t, dz)`` is sigma'(p_z) * dz at step t, and
+        ``dsigma_z.factor`` holds sigma'(p_z) for every step (None for softmax, whose Jacobian
+        is not diagonal). With dropout the products with W and U go through the masks
+        (``rnn_ops``).
         """
         xp = backend.xp
         dY, (dh_next,), cache = self._unpack_output_grads(grad_output)   # dY[t] = dy_t
@@ -169,19 +172,19 @@ class GRU(RNNBase):
         p_z, p_r, p_h = (p[..., k * u:(k + 1) * u] for k in range(3))       # of p,
         dp_z, dp_r, dp_h = (dp[..., k * u:(k + 1) * u] for k in range(3))   # of dp
         dm_z, dm_r, dm_h = (dm[..., k * u:(k + 1) * u] for k in range(3))   # and of dm
-        # the activations' backward at every step: dL/d(input) from dL/d(output)
-        back_z = ActivationBackward(self.recurrent_activation, p_z, z)      # sigma'(p_z) * .
-        back_r = ActivationBackward(self.recurrent_activation, p_r, r)      # sigma'(p_r) * .
-        back_h = ActivationBackward(self.activation, p_h, hh)               # phi'(p_h) * .
+        # the derivative factors, for every step at once (see the docstring)
+        dsigma_z = ActivationBackward(self.recurrent_activation, p_z, z)    # sigma'(p_z)
+        dsigma_r = ActivationBackward(self.recurrent_activation, p_r, r)    # sigma'(p_r)
+        dphi_h = ActivationBackward(self.activation, p_h, hh)               # phi'(p_h)
         for t in reversed(range(len(p))):   # index t: step t + 1 of the equations
             h_prev, z_t, r_t, hh_t, dy_t = h[t], z[t], r[t], hh[t], dY[t]
             dh = dy_t + dh_next                                        # dh
             dz = dh * (h_prev - hh_t)                                  # dz
             dhh = dh * (1 - z_t)                                       # dhh
-            back_h(t, dhh, out=dp_h[t])                                # dp_h
-            dr = dp_h[t] * m_h[t]                                      # dr
-            back_z(t, dz, out=dp_z[t])                                 # dp_z
-            back_r(t, dr, out=dp_r[t])                                 # dp_r
+            dphi_h(t, dhh, out=dp_h[t])                                # dp_h = phi'(p_h) dhh
+            dr = dp_h[t] * m_h[t]                                      # dr = dp_h * m_h
+            dsigma_z(t, dz, out=dp_z[t])                               # dp_z = sigma'(p_z) dz
+            dsigma_r(t, dr, out=dp_r[t])                               # dp_r = sigma'(p_r) dr
             dm_z[t] = dp_z[t]                                          # dm_z = dp_z
             dm_r[t] = dp_r[t]                                          # dm_r = dp_r
             xp.multiply(dp_h[t], r_t, out=dm_h[t])                     # dm_h = dp_h * r_t

@@ -113,8 +113,10 @@ class SimpleRNN(RNNBase):
             dL/db = sum_t sum_n dz_t
             dL/dx_t = dz_t W^T              (one batched matmul)
 
-        f'(z_t) depends only on the forward pass: ``ActivationBackward`` computes it for every
-        step at once, before the loop (softmax, with a full Jacobian, takes its own backward).
+        f'(z_t) depends only on the forward pass, so it is computed for every step at once,
+        before the loop: ``df_dz`` is an ``ActivationBackward``, ``df_dz(t, dh)`` is
+        f'(z_t) * dh at step t, and ``df_dz.factor`` holds f'(z_t) for every step (None for
+        softmax, whose Jacobian is not diagonal).
         With dropout, x_t and h_{t-1} stand for x_t * m_x and h_{t-1} * m_h in dL/dW and dL/dU,
         and dL/dx_t = (dz_t W^T) * m_x, dh_next = (dz_t U^T) * m_h (``rnn_ops``).
         """
@@ -123,11 +125,11 @@ class SimpleRNN(RNNBase):
         W_T = backend.transposed(self.kernel.value)             # W^T, C order for BLAS
         U_T = backend.transposed(self.recurrent_kernel.value)   # U^T
         dz = xp.empty_like(cache.z)                             # dz[t] = dz_t
-        f_prime_times = ActivationBackward(self.activation, cache.z, cache.h[1:])  # f'(z_t) * .
+        df_dz = ActivationBackward(self.activation, cache.z, cache.h[1:])   # f'(z_t), all t
         for t in reversed(range(len(dz))):   # index t: step t + 1 of the equations
             dy_t, dz_t = dY[t], dz[t]
             dh = dy_t + dh_next                                          # dh
-            f_prime_times(t, dh, out=dz_t)                               # dz_t = f'(z_t) * dh
+            df_dz(t, dh, out=dz_t)                                       # dz_t = f'(z_t) * dh
             dh_next = gate_products_input_grad(dz_t, cache.h_mask, U_T)  # dh_next = dz_t U^T
         if self.trainable:
             self.kernel.add_grad(gate_products_weight_grad(cache.x, cache.x_mask, dz))
