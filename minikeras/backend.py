@@ -294,5 +294,5 @@ def matmul_transposed(a: Any, b: Any) -> Any:
     as the view: there the copy would cost 5x the product, and BLAS reads the view at full
     speed. Both forms give the same numbers (``tests/test_core_layers.py``).
     """
-    b_t = transposed(b) if b.size <= a.size else b.T
+    b_t = xp.ascontiguousarray(b.T) if b.size <= a.size else b.T   # transposed(b) or the view
     return matmul(a, b_t)

@@ -7,16 +7,9 @@ order. Then, per batch:
 * forward: each node in order runs ``layer.forward`` on the values of its input tensors;
   the layer's ``cache`` is saved *per node* right after, because a layer called twice (a
   shared layer) overwrites its cache on the second call;
-* backward: the nodes in reverse order. Before a node's backward its cache is put back.
-  A tensor that feeds several layers (fan-out) receives one gradient from each; they are
-  summed before its producer runs, which is the multivariate chain rule:
-
-      dL/dt = sum over consumers c of dL/d(input of c that is t)
-
-  A shared layer's weights collect one ``add_grad`` per call, so they get the sum too.
-
-If an output comes from a layer ending in softmax/sigmoid, a cross-entropy loss hands back
-dL/d(logits) for it and that node starts with ``backward_from_logits`` (as in Sequential).
+* backward: the nodes in reverse order, each on its own cache put back; a tensor that feeds
+  several layers receives the sum of their gradients (the chain rule, and the loss'
+  logits shortcut: ``Functional._backward``'s docstring).
 """
 
 from __future__ import annotations
@@ -126,8 +119,7 @@ class GradientSums:
         return self._sums.get(id(key))
 
     def pop(self, key: Any) -> Any:
-        """The sum for ``key`` (None if none arrived), forgotten here: its arrays are freed as
-        soon as the node using them is done."""
+        """The sum for ``key`` (None if none arrived), dropped here to free it early."""
         return self._sums.pop(id(key), None)
 
 

@@ -45,8 +45,7 @@ class RMSprop(Optimizer):
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
         xp, dtype = backend.xp, variable.dtype.type   # constants in the weight's dtype
-        lr, rho, mu, epsilon = (dtype(learning_rate), dtype(self.rho), dtype(self.momentum),
-                                dtype(self.epsilon))
+        lr, rho, epsilon = dtype(learning_rate), dtype(self.rho), dtype(self.epsilon)
         one_minus_rho = dtype(1 - self.rho)   # rounded once, as Keras does
         g = gradient
         i = self._get_variable_index(variable)
@@ -60,6 +59,7 @@ class RMSprop(Optimizer):
             denominator = v + epsilon
         increment = lr * g / xp.sqrt(denominator)
         if self.momentum > 0:
+            mu = dtype(self.momentum)
             M = self._momentums[i]
             M[...] = mu * M + increment
             variable.value -= M
