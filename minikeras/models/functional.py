@@ -322,7 +322,8 @@ class Functional(Model):
         The loss' shortcut: where output i's ``wrt_logits`` is True (softmax/sigmoid followed
         by cross-entropy) its gradient is dL/dz, z the logits of the layer that made it, and
         that node runs ``layer.backward_from_logits(dL/dz)`` instead (plus ``backward`` if the
-        output also feeds another node; the two dL/dx are summed).
+        output also feeds another node; the two dL/dx are summed). ``input_grads=False``
+        (training): a node that reads only the model's inputs (data) skips dL/d(its inputs).
         """
         dL_dt = GradientSums()   # tensor -> dL/dt, summed over the nodes that read t
         dL_dz = GradientSums()   # output node -> dL/d(its logits), from a cross-entropy loss
