@@ -226,10 +226,7 @@ def _sigmoid_into(x: Any, out: Any) -> None:
     exp(-x) = inf for x < -88.7 (float32) is right, sigmoid(x) is then 0.
     """
     xp = backend.xp
-    xp.negative(x, out=out)
-    xp.exp(out, out=out)
-    out += 1
-    xp.reciprocal(out, out=out)
+    xp.reciprocal(1 + xp.exp(-x), out=out)   # 1 / (1 + e^-x)
 
 
 #: in-place versions of the activations the recurrent layers use most

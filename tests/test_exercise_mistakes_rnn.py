@@ -19,13 +19,13 @@ class SimpleRNNSolution(layers.SimpleRNN):
     mistake = ""
 
     def backward(self, grad_output):
-        dH, (dh_next,), cache = self._unpack_output_grads(grad_output)
+        dY, (dh_next,), cache = self._unpack_output_grads(grad_output)
         xt, Z, H = cache.x, cache.z, cache.h
         T, N, D = xt.shape
         U = self.recurrent_kernel.value
         dZ = np.empty_like(Z)
         for t in reversed(range(T)):
-            dh = dH[t] + dh_next
+            dh = dY[t] + dh_next
             fprime = 1 - Z[t] ** 2 if self.mistake == "from_z" else 1 - H[t + 1] ** 2
             dZ[t] = dh * fprime
             dh_next = np.zeros_like(dh) if self.mistake == "no_recurrence" else dZ[t] @ U.T
@@ -40,14 +40,14 @@ class LSTMSolution(layers.LSTM):
     mistake = ""
 
     def backward(self, grad_output):
-        dH, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)
+        dY, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)
         xt, Z, H, C, FC = cache.x, cache.z, cache.h, cache.c, cache.phi_c
         T, N, D = xt.shape
         U = self.recurrent_kernel.value
         dZ = np.empty_like(Z)
         for t in reversed(range(T)):
             i, f_g, g, o = cache.i[t], cache.f[t], cache.g[t], cache.o[t]
-            dh = dH[t] + dh_next
+            dh = dY[t] + dh_next
             do = dh * (C[t + 1] if self.mistake == "do_c" else FC[t])
             dc = dc_next if self.mistake == "dc_term" else dc_next + dh * o * (1 - FC[t] ** 2)
             di, dg = dc * g, dc * i

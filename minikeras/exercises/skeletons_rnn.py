@@ -2,7 +2,7 @@
 
 What the learner's ``backward`` receives is the contract of ``minikeras/layers/rnn_base.py``
 and of each layer's named cache (``SimpleRNNCache``, ``LSTMCache``):
-``self._unpack_output_grads(grad_output)`` gives (dH, dfinals, cache), and
+``self._unpack_output_grads(grad_output)`` gives (dY, dfinals, cache), and
 ``self._pack_input_grads(dx, dstates0)`` turns time-major dL/dx back into the layer's layout.
 The cache fields are listed in each skeleton.
 """
@@ -37,7 +37,7 @@ class MySimpleRNN(SimpleRNN):
         """BPTT, from t = T down to 1 (dh_next: what step t+1 sends back; at t = T the
         gradient of the final state, or zero):
 
-            dh      = g_t + dh_next          g_t = dH[t], what the outputs send to h_t
+            dh      = dy_t + dh_next         dy_t = dY[t], what the outputs send to h_t
             dz_t    = dh ⊙ f'(z_t)           for tanh: (1 − h_t²) ⊙ dh
             dh_next = dz_t·Uᵀ                (after t = 1 it is dL/dh_0)
 
@@ -47,8 +47,8 @@ class MySimpleRNN(SimpleRNN):
             dx_t = dz_t·Wᵀ
         """
         xp = backend.xp
-        # dH[t] = g_t (T, N, u); dh_next starts as dL/dh_T from return_state (or zeros)
-        dH, (dh_next,), cache = self._unpack_output_grads(grad_output)
+        # dY[t] = dy_t (T, N, u); dh_next starts as dL/dh_T from return_state (or zeros)
+        dY, (dh_next,), cache = self._unpack_output_grads(grad_output)
         T, N, D = cache.x.shape
         dz = xp.empty_like(cache.z)    # dz[t] = dz_t: fill it in the loop
         raise NotImplementedError("SimpleRNN.backward: the loop over reversed time "
@@ -94,7 +94,7 @@ class MyLSTM(LSTM):
     def backward(self, grad_output):
         """BPTT, from t = T down to 1 (dh_next, dc_next: what step t+1 sends back):
 
-            dh   = g_t + dh_next                 g_t = dH[t], what the outputs send to h_t
+            dh   = dy_t + dh_next                dy_t = dY[t], what the outputs send to h_t
             do   = dh ⊙ phi(c_t)
             dc   = dc_next + phi'(c_t) ⊙ (dh ⊙ o_t)      phi'(c_t) = 1 − phi(c_t)² for tanh
             di   = dc ⊙ g_t
@@ -111,8 +111,8 @@ class MyLSTM(LSTM):
             dx_t = dz_t·Wᵀ
         """
         xp = backend.xp
-        # dH[t] = g_t (T, N, u); dh_next, dc_next start as the final states' gradients (or 0)
-        dH, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)
+        # dY[t] = dy_t (T, N, u); dh_next, dc_next start as the final states' gradients (or 0)
+        dY, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)
         T, N, D = cache.x.shape
         u = self.units
         dz = xp.empty_like(cache.z)    # dz[t] = dz_t, (T, N, 4u): fill it in the loop

@@ -145,9 +145,9 @@ class LSTM(RNNBase):
 
         Backward through time, from t = T down to 1 (dh_next, dc_next: what step t+1 sends
         back; at t = T, what reaches the final states: return_state's gradients, plus the
-        output's when the output is h_T; g_t is dL/dh_t from the output sequence, else 0):
+        output's when the output is h_T; dy_t is dL/dh_t from the output sequence, else 0):
 
-            dh   = g_t + dh_next
+            dh   = dy_t + dh_next
             do   = dh * phi(c_t)
             dc   = dc_next + phi'(c_t) * (dh * o_t)     (for tanh: phi' = 1 - phi(c_t)^2)
             di   = dc * g_t
@@ -162,39 +162,41 @@ class LSTM(RNNBase):
             dL/dW = sum_t x_t^T dz_t,   dL/dU = sum_t h_{t-1}^T dz_t,   dL/db = sum_t,n dz_t,
             dL/dx_t = dz_t W^T
 
-        The derivative factors (sigma'(z_i), ..., phi'(c_t)) depend only on the forward pass:
-        ``ActivationBackward`` computes each for every step at once, before the loop. With
-        dropout, the products with W, U and their gradients go through the masks
-        (``rnn_ops``: dh_next = sum_k (dz_k,t U_k^T) * m_h,k).
+        The derivative factors (sigma'(z_i), ..., phi'(c_t)) depend only on the forward pass,
+        so each is computed for every step at once, before the loop: ``dsigma_i`` is an
+        ``ActivationBackward``, ``dsigma_i(t, di)`` is sigma'(z_i) * di at step t, and
+        ``dsigma_i.factor`` holds sigma'(z_i) for every step (None for softmax, whose
+        Jacobian is not diagonal). With dropout, the products with W, U and their gradients
+        go through the masks (``rnn_ops``: dh_next = sum_k (dz_k,t U_k^T) * m_h,k).
         """
         xp = backend.xp
-        dH, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)  # dH[t] = g_t
+        dY, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)  # dY[t] = dy_t
         u = self.units
         act, rec = self.activation, self.recurrent_activation
-        W_T = xp.ascontiguousarray(self.kernel.value.T)      # C order: BLAS is slower on .T
-        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)
+        W_T = backend.transposed(self.kernel.value)                       # W^T
+        U_T = backend.transposed(self.recurrent_kernel.value)             # U^T
         z, i, f, g, o, c, phi_c = cache.z, cache.i, cache.f, cache.g, cache.o, cache.c, cache.phi_c
         dz = xp.empty_like(z)                    # dz[t] = dz_t = [dz_i | dz_f | dz_c | dz_o]
         z_i, z_f, z_c, z_o = (z[..., k * u:(k + 1) * u] for k in range(4))       # views of z
         dz_i, dz_f, dz_c, dz_o = (dz[..., k * u:(k + 1) * u] for k in range(4))  # and of dz
-        # the activations' backward at every step: dL/d(input) from dL/d(output)
-        back_c = ActivationBackward(act, c[1:], phi_c)                 # phi'(c_t) * .
-        back_i = ActivationBackward(rec, z_i, i)                       # sigma'(z_i) * .
-        back_f = ActivationBackward(rec, z_f, f)                       # sigma'(z_f) * .
-        back_g = ActivationBackward(act, z_c, g)                       # phi'(z_c) * .
-        back_o = ActivationBackward(rec, z_o, o)                       # sigma'(z_o) * .
+        # the derivative factors, for every step at once (see the docstring)
+        dphi_c = ActivationBackward(act, c[1:], phi_c)                 # phi'(c_t)
+        dsigma_i = ActivationBackward(rec, z_i, i)                     # sigma'(z_i)
+        dsigma_f = ActivationBackward(rec, z_f, f)                     # sigma'(z_f)
+        dphi_g = ActivationBackward(act, z_c, g)                       # phi'(z_c)
+        dsigma_o = ActivationBackward(rec, z_o, o)                     # sigma'(z_o)
         for t in reversed(range(len(z))):   # index t: step t + 1 of the equations
             c_prev, i_t, f_t, g_t, o_t, phi_c_t = c[t], i[t], f[t], g[t], o[t], phi_c[t]
-            dh = dH[t] + dh_next                                       # dh
+            dh = dY[t] + dh_next                                       # dh
             do = dh * phi_c_t                                          # do
-            dc = dc_next + back_c(t, dh * o_t)                         # dc
+            dc = dc_next + dphi_c(t, dh * o_t)                         # dc
             di = dc * g_t                                              # di
             df = dc * c_prev                                           # df
             dg = dc * i_t                                              # dg
-            back_i(t, di, out=dz_i[t])                                 # dz_i
-            back_f(t, df, out=dz_f[t])                                 # dz_f
-            back_g(t, dg, out=dz_c[t])                                 # dz_c
-            back_o(t, do, out=dz_o[t])                                 # dz_o
+            dsigma_i(t, di, out=dz_i[t])                        # dz_i = sigma'(z_i) di
+            dsigma_f(t, df, out=dz_f[t])                        # dz_f = sigma'(z_f) df
+            dphi_g(t, dg, out=dz_c[t])                          # dz_c = phi'(z_c) dg
+            dsigma_o(t, do, out=dz_o[t])                        # dz_o = sigma'(z_o) do
             dc_next = dc * f_t                                         # dc_next
             dh_next = gate_products_input_grad(dz[t], cache.h_mask, U_T)   # dz_t U^T
         if self.trainable:

@@ -16,7 +16,7 @@ subclass, as two methods:
   the layer's named cache (``SimpleRNNCache``, ``LSTMCache``, ``GRUCache``: the contract
   between forward and backward, documented field by field with its shapes).
 * ``backward(grad_output)``: backpropagation through time (BPTT), the loop over reversed
-  time in plain sight. ``_unpack_output_grads`` gives it g_t = dL/dh_t from the outputs for
+  time in plain sight. ``_unpack_output_grads`` gives it dy_t = dL/dh_t from the outputs for
   every t (time-major (T, N, u), zero where no output received a gradient), the gradients
   arriving at the final states (zeros when none) and the cache; it adds the weight
   gradients and hands dL/dx (time-major; ``None`` when the layer is first in a model and its
@@ -269,9 +269,9 @@ class RNNBase(Layer):
         return [out, *finals] if self.return_state else out
 
     def _unpack_output_grads(self, grad_output: Any) -> tuple[Any, list[Any], Any]:
-        """dL/d(output) (and dL/d(final states) with return_state) -> (dH, dfinals, cache).
+        """dL/d(output) (and dL/d(final states) with return_state) -> (dY, dfinals, cache).
 
-        dH[t] = g_t, the gradient arriving at h_t from the layer's outputs, time-major
+        dY[t] = dy_t, the gradient arriving at h_t from the layer's outputs, time-major
         (T, N, u): the output sequence's gradient, or zeros when only h_T is returned.
         dfinals: the gradients arriving at the final states from
         ``return_state`` (zeros when none), plus dL/dh_T from the output when it is h_T itself.
@@ -285,14 +285,14 @@ class RNNBase(Layer):
             dout, dfinals = grad_output, [None] * len(self.state_names)
         dfinals = [xp.zeros_like(h_last) if d is None else d for d in dfinals]
         if self.return_sequences and dout is not None:
-            dH = xp.ascontiguousarray(xp.swapaxes(dout, 0, 1))
+            dY = xp.ascontiguousarray(xp.swapaxes(dout, 0, 1))
         else:
-            # no output sequence: g_t = 0 at every step (a read-only view of one zero row: no
+            # no output sequence: dy_t = 0 at every step (a read-only view of one zero row: no
             # (T, N, u) array to allocate), and the output h_T's gradient joins the final state's
-            dH = xp.broadcast_to(xp.zeros_like(h_last), cell_cache.h[1:].shape)
+            dY = xp.broadcast_to(xp.zeros_like(h_last), cell_cache.h[1:].shape)
             if dout is not None:
                 dfinals[0] = dfinals[0] + dout
-        return dH, dfinals, cell_cache
+        return dY, dfinals, cell_cache
 
     def _pack_input_grads(self, dxt: Any, dstates0: list[Any]) -> Any:
         """Time-major dL/dx back to (N, T, D) (and in reading order for go_backwards), plus

@@ -25,11 +25,13 @@ from minikeras import backend
 
 
 def matmul_steps(a: Any, w: Any) -> Any:
-    """a_t @ w for every step t at once: (T, N, K) @ (K, M) -> (T, N, M), one call.
+    """a_t @ w for every step t at once: (T, N, K) @ (K, M) -> (T, N, M) (or one step,
+    (N, K) @ (K, M)); with one input feature (K == 1) ``backend.matmul`` multiplies instead.
 
-    NumPy runs it as one small BLAS product per step. Those stay on one thread, where a
-    single (T*N, K) product may be split over all cores, and on a busy machine such threads
-    stall waiting for each other (measured: milliseconds instead of 0.1 ms).
+    Why not one (T*N, K) product: NumPy runs a 3-D ``a @ w`` as one small BLAS product per
+    step, each on one thread, where one large product may be split over all cores, and on a
+    busy machine such threads stall waiting for each other (measured: milliseconds instead
+    of 0.1 ms).
     """
     return backend.matmul(a, w)   # K == 1 (one input feature): a broadcast multiply
 
