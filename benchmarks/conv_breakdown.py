@@ -15,15 +15,21 @@ Forms compared (each against the one the layers use):
 
 * the forward product with the batch-major patch matrix ``cols @ K`` (N*oh*ow, kh*kw*C) vs
   the channel-major one ``K.T @ cols.T`` (a transposed im2col, then the product);
-* the input gradient as ``col2im(dz @ K.T)`` (the layers' form: one product, then the adjoint
-  of im2col offset by offset) vs the same adjoint grouped by (kernel row, output column)
-  (the pre-issue-15 code: longer contiguous runs) vs one small product per kernel offset
-  added straight into dx (no dcols) vs the product of dz's patches with the flipped kernel
-  (``im2col(pad(dz)) @ flip(K)``, stride 1 only);
+* the input gradient as one small product per kernel offset added straight into dx, no
+  dcols (``im2col.conv_input_grad``, the layers' form since 2026-12-02) vs
+  ``col2im(dz @ K.T)`` (one product, then the adjoint of im2col offset by offset: the
+  layers' form before) vs the same adjoint grouped by (kernel row, output column) (the
+  pre-issue-15 code: longer contiguous runs) vs a channel-major patch gradient
+  ``K @ dz.T`` added per offset into a channel-major dx (every read contiguous) vs the
+  product of dz's patches with the flipped kernel (``im2col(pad(dz)) @ flip(K)``, stride 1);
 * ``dz @ K.T`` on a contiguous copy of K.T (``backend.transposed``) vs on the ``.T`` view;
 * a fresh patch matrix every step vs one buffer reused across steps;
 * max-pool backward: the layers' (``window_argmax`` then ``add_at_window_cells``) vs NumPy's
-  ``argmax`` vs the pre-issue-15 mask walk (``hit &= ~routed``).
+  ``argmax`` vs the pre-issue-15 mask walk (``hit &= ~routed``); max-pool forward over the
+  window view vs through a reshape (non-overlapping windows) vs a running maximum of taps;
+* first layers (one input channel): the batch-major patch matrix vs a channel-major one, and
+  the weight gradient from each;
+* Adam's update of the tutorial CNN's 3.27M weights against the memory it must move.
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "conv_breakdown.md"
 CASES = {  # name: (N, H, W, C, F, k, padding)
     "tutorial CNN conv2 (batch 64, 14x14x32, 5x5 same, 64)": (64, 14, 14, 32, 64, 5, "same"),
     "convnet conv2 (batch 128, 13x13x32, 3x3 valid, 64)": (128, 13, 13, 32, 64, 3, "valid"),
+}
+FIRST = {  # first layers, one input channel: name: (N, H, W, C, F, k, padding)
+    "tutorial CNN conv1 (batch 64, 28x28x1, 5x5 same, 32)": (64, 28, 28, 1, 32, 5, "same"),
+    "convnet conv1 (batch 128, 28x28x1, 3x3 valid, 32)": (128, 28, 28, 1, 32, 3, "valid"),
 }
 POOLS = {  # name: (N, H, W, C)
     "tutorial CNN pool1 (64 x 28x28x32, 2x2)": (64, 28, 28, 32),
@@ -93,18 +103,19 @@ def conv_forms(n: int, h: int, w: int, c: int, f: int, k: int,
     dz = rng.random((m, f), dtype=np.float32) - 0.5
     colbuf = np.empty_like(cols)
     view = ic.patch_view(xpad, (k, k), (oh, ow), (1, 1), (1, 1))
-    taps = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))          # (k, k, F, C)
     flipped = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, c))
     # dz's patches for dx = im2col(pad(dz)) @ flip(K): pad by k-1-pad on each side
     (top, bottom), (left, right) = pads
     dz_pads = ((k - 1 - top, k - 1 - bottom), (k - 1 - left, k - 1 - right))
 
-    def per_offset_products() -> object:
-        dxpad = np.zeros(xpad.shape, np.float32)
+    def channel_major_col2im() -> object:
+        dcols_t = (km @ dz.T).reshape(k, k, c, n, oh, ow)     # rows (ky, kx, c), contiguous
+        dxpad = np.zeros((c, n) + xpad.shape[1:3], np.float32)
         for ky in range(k):
             for kx in range(k):
-                dxpad[:, ky:ky + oh, kx:kx + ow, :] += (dz @ taps[ky, kx]).reshape(n, oh, ow, c)
-        return dxpad[:, top:xpad.shape[1] - bottom, left:xpad.shape[2] - right, :]
+                dxpad[:, :, ky:ky + oh, kx:kx + ow] += dcols_t[ky, kx]
+        dx = dxpad[:, :, top:xpad.shape[1] - bottom, left:xpad.shape[2] - right]
+        return np.ascontiguousarray(dx.transpose(1, 2, 3, 0))
 
     def flipped_kernel() -> object:
         dzpad = ic.to_padded_nhwc(dz.reshape(n, oh, ow, f), dz_pads, False)
@@ -124,20 +135,69 @@ def conv_forms(n: int, h: int, w: int, c: int, f: int, k: int,
         "dK = cols^T @ dz": lambda: cols.T @ dz,
         "dcols = dz @ K^T (contiguous K^T)": lambda: dz @ kt,
         "dcols = dz @ K.T (transposed view)": lambda: dz @ km.T,
-        "col2im, per kernel offset (the layers')": lambda: ic.col2im(
-            dz @ kt, xpad.shape, pads, (k, k), (oh, ow), (1, 1), (1, 1)),
-        "col2im grouped by (ky, x) (pre-issue-15)": lambda: col2im_grouped(
+        "dx = conv_input_grad: one product per offset, no dcols (the layers')": lambda:
+            ic.conv_input_grad(dz, kernel, xpad.shape, pads, (oh, ow), (1, 1), (1, 1)),
+        "dx = col2im(dz @ K^T), per kernel offset (the layers' until 2026-12-02)": lambda:
+            ic.col2im(dz @ kt, xpad.shape, pads, (k, k), (oh, ow), (1, 1), (1, 1)),
+        "dx = col2im(dz @ K^T) grouped by (ky, x) (pre-issue-15)": lambda: col2im_grouped(
             dz @ kt, xpad.shape, pads, (k, k), (oh, ow)),
-        "dx by one product per offset (no dcols)": per_offset_products,
+        "dx, channel-major: K @ dz^T added per offset into a (C, N, H, W) dx": (
+            channel_major_col2im),
         "dx = im2col(pad(dz)) @ flip(K)": flipped_kernel,
     }
     sizes = {"cols_mb": cols.nbytes / 2**20, "gemm_flop": 2.0 * m * km.shape[0] * f,
              "x_mb": xpad.nbytes / 2**20}
     ref = ic.col2im(dz @ kt, xpad.shape, pads, (k, k), (oh, ow), (1, 1), (1, 1))
-    for name in ("col2im grouped by (ky, x) (pre-issue-15)",
-                 "dx by one product per offset (no dcols)", "dx = im2col(pad(dz)) @ flip(K)"):
+    for name in forms:
+        if not name.startswith("dx"):
+            continue
         np.testing.assert_allclose(forms[name](), ref, rtol=1e-3, atol=1e-3)
     return forms, sizes
+
+
+def first_layer_forms(n: int, h: int, w: int, c: int, f: int, k: int,
+                      padding: str) -> dict[str, Callable[[], object]]:
+    """A first layer's patch matrix (kh*kw*C = 9 or 25 columns, C = 1): batch-major (the
+    layers') vs channel-major (one row per kernel tap: runs of ow pixels instead of kw)."""
+    rng = np.random.default_rng(2)
+    x = rng.random((n, h, w, c), dtype=np.float32)
+    pads = ic.padding_amounts((h, w), (k, k), (1, 1), (1, 1), padding)
+    oh, ow = (ic.output_length(h, k, 1, 1, padding), ic.output_length(w, k, 1, 1, padding))
+    xpad = ic.to_padded_nhwc(x, pads, False)
+    view = ic.patch_view(xpad, (k, k), (oh, ow), (1, 1), (1, 1))
+    cols = ic.im2col(xpad, (k, k), (oh, ow), (1, 1), (1, 1))
+    cols_t = np.ascontiguousarray(view.transpose(3, 4, 5, 0, 1, 2)).reshape(-1, n * oh * ow)
+    dz = rng.random((n * oh * ow, f), dtype=np.float32) - 0.5
+    assert np.allclose(cols.T @ dz, cols_t @ dz, rtol=1e-4, atol=1e-3)
+    return {
+        "im2col, batch-major (N*oh*ow, kh*kw*C) (the layers')": lambda: ic.im2col(
+            xpad, (k, k), (oh, ow), (1, 1), (1, 1)),
+        "im2col, channel-major (kh*kw*C, N*oh*ow)": lambda: np.ascontiguousarray(
+            view.transpose(3, 4, 5, 0, 1, 2)).reshape(-1, n * oh * ow),
+        "dK = cols.T @ dz (the layers')": lambda: cols.T @ dz,
+        "dK = cols_t @ dz (channel-major)": lambda: cols_t @ dz,
+        "forward cols @ K (the layers')": lambda: cols @ dz[:cols.shape[1]].T[:, :f].T,
+    }
+
+
+def optimizer_forms() -> dict[str, Callable[[], object]]:
+    """Adam's update of the tutorial CNN's 3,274,634 weights, as ``Adam.update_step`` writes
+    it (its temporaries included), against the memory it must move (read g, m, v, w; write
+    m, v, w: 7 passes over 13 MB) timed as plain copies."""
+    from minikeras import optimizers
+    from minikeras.variable import Variable
+
+    rng = np.random.default_rng(3)
+    n = 3_274_634
+    var = Variable(rng.standard_normal(n).astype(np.float32) * 0.01, name="w")
+    grad = rng.standard_normal(n).astype(np.float32) * 0.01
+    adam = optimizers.Adam(1e-4)
+    adam.build([var])
+    a, b = np.empty(n, np.float32), np.empty(n, np.float32)
+    return {"Adam.update_step on 3.27M weights (the layers')": lambda: adam.update_step(
+                grad, var, 1e-4),
+            "7 plain passes over 13 MB (the update's memory traffic, as copies)": lambda: [
+                np.copyto(a, b) for _ in range(4)]}
 
 
 def pool_forms(n: int, h: int, w: int, c: int) -> dict[str, Callable[[], object]]:
@@ -162,7 +222,12 @@ def pool_forms(n: int, h: int, w: int, c: int) -> dict[str, Callable[[], object]
             "max-pool backward: NumPy argmax + add_at_window_cells": numpy_argmax,
             "max-pool backward: mask walk (pre-issue-15)": lambda: maxpool_backward_masks(
                 xpad, y, dy),
-            "max-pool forward: max over the window view": lambda: windows.max(axis=(3, 4))}
+            "max-pool forward: max over the window view": lambda: windows.max(axis=(3, 4)),
+            "max-pool forward: reshape to (N, oh, 2, ow, 2, C), max over the 2s": lambda:
+                xpad.reshape(n, oh, 2, ow, 2, c).max(axis=(2, 4)),
+            "max-pool forward: running maximum over the 4 taps": lambda: np.maximum(
+                np.maximum(windows[:, :, :, 0, 0], windows[:, :, :, 0, 1]),
+                np.maximum(windows[:, :, :, 1, 0], windows[:, :, :, 1, 1]))}
 
 
 def interleaved(forms: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
@@ -244,6 +309,19 @@ def render(rounds: int) -> str:
         lines += [f"| {form} | {statistics.median(t):.1f} | {min(t):.1f} |"
                   for form, t in times.items()]
         lines.append("")
+    for name, case in FIRST.items():
+        times = interleaved(first_layer_forms(*case), rounds)
+        lines += [f"## {name}", "", "| piece / form | median, ms | fastest, ms |",
+                  "|---|---:|---:|"]
+        lines += [f"| {form} | {statistics.median(t):.2f} | {min(t):.2f} |"
+                  for form, t in times.items()]
+        lines.append("")
+    times = interleaved(optimizer_forms(), rounds)
+    lines += ["## Adam's update of the tutorial CNN's weights", "",
+              "| piece | median, ms | fastest, ms |", "|---|---:|---:|"]
+    lines += [f"| {form} | {statistics.median(t):.1f} | {min(t):.1f} |"
+              for form, t in times.items()]
+    lines.append("")
     for name, shape in POOLS.items():
         times = interleaved(pool_forms(*shape), rounds)
         lines += [f"## {name}", "", "| form | median, ms | fastest, ms |", "|---|---:|---:|"]
