@@ -282,3 +282,17 @@ def transposed(matrix: Any) -> Any:
     forms are timed side by side in ``benchmarks/results/conv_breakdown.md``).
     """
     return xp.ascontiguousarray(matrix.T)
+
+
+def matmul_transposed(a: Any, b: Any) -> Any:
+    """``a @ b.T`` for a 2-D ``b`` (Dense's dx = dz·Wᵀ), in the faster of two equal forms.
+
+    Plain expression: ``matmul(a, b.T)``. When ``b`` is no larger than ``a``, ``b.T`` is
+    first copied C-contiguous (``transposed(b)``): BLAS runs several times slower on the
+    transposed view of a tall-thin matrix, and the copy is small next to the product. A
+    ``b`` larger than ``a`` (the CNN's 3136x1024 kernel against a 64-row gradient) is read
+    as the view: there the copy would cost 5x the product, and BLAS reads the view at full
+    speed. Both forms give the same numbers (``tests/test_core_layers.py``).
+    """
+    b_t = xp.ascontiguousarray(b.T) if b.size <= a.size else b.T   # transposed(b) or the view
+    return matmul(a, b_t)

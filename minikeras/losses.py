@@ -103,9 +103,11 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
 
     def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
-        diff = y_pred - y_true
-        d = y_pred.shape[-1]
-        return (diff * diff).mean(axis=-1), diff * (2 / d), False
+        diff = y_pred - y_true                 # ŷ − y
+        D = y_pred.shape[-1]
+        l = (diff * diff).mean(axis=-1)
+        dl_dy_pred = diff * (2 / D)
+        return l, dl_dy_pred, False
 
 
 class MeanAbsoluteError(Loss):
@@ -114,8 +116,12 @@ class MeanAbsoluteError(Loss):
     name = "mean_absolute_error"
 
     def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
-        diff = y_pred - y_true
-        return _xp().abs(diff).mean(axis=-1), _xp().sign(diff) / y_pred.shape[-1], False
+        xp = _xp()
+        diff = y_pred - y_true                 # ŷ − y
+        D = y_pred.shape[-1]
+        l = xp.abs(diff).mean(axis=-1)
+        dl_dy_pred = xp.sign(diff) / D
+        return l, dl_dy_pred, False
 
 
 class _Crossentropy(Loss):
@@ -129,6 +135,14 @@ class _Crossentropy(Loss):
             raise NotImplementedError("label_smoothing is not supported by minikeras yet.")
         self.from_logits = from_logits
 
+    def _logits(self, y_pred: Any, logits: Any) -> tuple[Any, bool]:
+        """The z the formula from logits reads, and whether dl/dz is the gradient of the layer's
+        logits (True: the model's outputs were probabilities and ``logits`` came from their
+        layer) rather than of ``y_pred`` itself (False: ``from_logits``, y_pred is z)."""
+        if self.from_logits:
+            return y_pred, False
+        return logits, True
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits}
 
@@ -137,6 +151,7 @@ class CategoricalCrossentropy(_Crossentropy):
     """One-hot (or soft) targets y.
 
     From logits z:        l = −Σ y·log_softmax(z);       dl/dz = softmax(z)·Σy − y
+                          (softmax(z) = exp(log_softmax(z)), the log_softmax just computed)
     From probabilities p: q = p / Σp, qc = clip(q, ε, 1−ε), l = −Σ y·log qc;
                           dl/dq = −y/qc where q is inside the clip range (0 where clipped),
                           dl/dp = (dl/dq − Σ dl/dq·q) / Σp      (the renormalisation's Jacobian)
@@ -157,25 +172,29 @@ class CategoricalCrossentropy(_Crossentropy):
         self._check(y_true, y_pred)
         xp = _xp()
         if self.from_logits or logits is not None:
-            z = y_pred if self.from_logits else logits
-            log_p = activations.log_softmax(z)
-            loss = -(y_true * log_p).sum(axis=-1)
-            grad = xp.exp(log_p) * y_true.sum(axis=-1, keepdims=True) - y_true
-            return loss, grad, not self.from_logits
+            z, wrt_logits = self._logits(y_pred, logits)
+            log_softmax_z = activations.log_softmax(z)
+            softmax_z = xp.exp(log_softmax_z)
+            l = -(y_true * log_softmax_z).sum(axis=-1)
+            dl_dz = softmax_z * y_true.sum(axis=-1, keepdims=True) - y_true
+            return l, dl_dz, wrt_logits
         eps = backend.epsilon()
-        total = y_pred.sum(axis=-1, keepdims=True)
-        q = y_pred / total
+        sum_p = y_pred.sum(axis=-1, keepdims=True)
+        q = y_pred / sum_p
         qc = xp.clip(q, eps, 1 - eps)
-        loss = -(y_true * xp.log(qc)).sum(axis=-1)
-        dq = -y_true / qc * ((q >= eps) & (q <= 1 - eps))
-        grad = (dq - (dq * q).sum(axis=-1, keepdims=True)) / total
-        return loss, grad, False
+        l = -(y_true * xp.log(qc)).sum(axis=-1)
+        inside = (q >= eps) & (q <= 1 - eps)
+        dl_dq = -y_true / qc * inside
+        dl_dp = (dl_dq - (dl_dq * q).sum(axis=-1, keepdims=True)) / sum_p
+        return l, dl_dp, False
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Integer labels k.
 
     From logits z:        l = −log_softmax(z)_k;     dl/dz = softmax(z) − onehot(k)
+                          (softmax(z) = exp(log_softmax(z)); −log_softmax(z)_k is computed
+                          as −Σ onehot(k)·log_softmax(z))
     From probabilities p: pc = clip(p, ε, 1−ε) *first*, total = Σ pc, picked = pc_k,
                           l = −(log picked − log total);
                           dl/dp_j = (1/total − [j = k]/picked) where p_j is inside the clip range
@@ -186,21 +205,23 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     def compute(self, y_true: Any, y_pred: Any, logits: Any = None) -> tuple[Any, Any, bool]:
         xp = _xp()
-        labels = _sparse_labels(y_true, y_pred, self.name)
-        onehot = _one_hot(labels, y_pred.shape[-1], y_pred.dtype)
+        k = _sparse_labels(y_true, y_pred, self.name)
+        onehot_k = _one_hot(k, y_pred.shape[-1], y_pred.dtype)
         if self.from_logits or logits is not None:
-            z = y_pred if self.from_logits else logits
-            log_p = activations.log_softmax(z)
-            loss = -(onehot * log_p).sum(axis=-1)
-            return loss, xp.exp(log_p) - onehot, not self.from_logits
+            z, wrt_logits = self._logits(y_pred, logits)
+            log_softmax_z = activations.log_softmax(z)
+            softmax_z = xp.exp(log_softmax_z)
+            l = -(onehot_k * log_softmax_z).sum(axis=-1)
+            dl_dz = softmax_z - onehot_k
+            return l, dl_dz, wrt_logits
         eps = backend.epsilon()
         pc = xp.clip(y_pred, eps, 1 - eps)
         total = pc.sum(axis=-1, keepdims=True)
-        picked = (pc * onehot).sum(axis=-1, keepdims=True)
-        loss = -(xp.log(picked) - xp.log(total))[..., 0]
+        picked = (pc * onehot_k).sum(axis=-1, keepdims=True)
+        l = -(xp.log(picked) - xp.log(total))[..., 0]
         inside = (y_pred >= eps) & (y_pred <= 1 - eps)
-        grad = (1 / total - onehot / picked) * inside
-        return loss, grad, False
+        dl_dp = (1 / total - onehot_k / picked) * inside
+        return l, dl_dp, False
 
 
 class BinaryCrossentropy(_Crossentropy):
@@ -223,17 +244,20 @@ class BinaryCrossentropy(_Crossentropy):
                     f"predictions of shape {tuple(y_pred.shape)}."
                 )
             y_true = y_true.reshape(y_pred.shape)
-        d = y_pred.shape[-1]
+        D = y_pred.shape[-1]
         if self.from_logits or logits is not None:
-            z = y_pred if self.from_logits else logits
-            per = xp.maximum(z, 0) - z * y_true + xp.log1p(xp.exp(-xp.abs(z)))
-            return per.mean(axis=-1), (activations.sigmoid(z) - y_true) / d, not self.from_logits
+            z, wrt_logits = self._logits(y_pred, logits)
+            l_entries = xp.maximum(z, 0) - z * y_true + xp.log1p(xp.exp(-xp.abs(z)))
+            l = l_entries.mean(axis=-1)
+            dl_dz = (activations.sigmoid(z) - y_true) / D
+            return l, dl_dz, wrt_logits
         eps = backend.epsilon()
         pc = xp.clip(y_pred, eps, 1 - eps)
-        per = -(y_true * xp.log(pc) + (1 - y_true) * xp.log(1 - pc))
+        l_entries = -(y_true * xp.log(pc) + (1 - y_true) * xp.log(1 - pc))
+        l = l_entries.mean(axis=-1)
         inside = (y_pred >= eps) & (y_pred <= 1 - eps)
-        grad = (pc - y_true) / (pc * (1 - pc)) / d * inside
-        return per.mean(axis=-1), grad, False
+        dl_dp = (pc - y_true) / (pc * (1 - pc)) / D * inside
+        return l, dl_dp, False
 
 
 _ALIASES: dict[str, type] = {

@@ -182,9 +182,19 @@ def test_working_set_counts_weights_optimizer_activations_and_patches():
 def test_conv_breakdown_forms_compute_the_same_gradients():
     """The alternative forms the breakdown times are checked against the layers' own when
     they are built (small shapes here; the timing itself is not run)."""
-    from benchmarks.conv_breakdown import conv_forms, pool_forms
+    from benchmarks.conv_breakdown import (
+        conv_forms,
+        first_layer_forms,
+        optimizer_forms,
+        pool_forms,
+    )
 
-    forms, sizes = conv_forms(2, 6, 6, 3, 4, 3, "same")
-    assert sizes["cols_mb"] > 0 and len(forms) == 11
+    forms, sizes = conv_forms(2, 6, 6, 3, 4, 3, "same")   # builds and checks every dx form
+    assert sizes["cols_mb"] > 0 and sum(name.startswith("dx") for name in forms) == 5
     assert forms["dK = cols^T @ dz"]().shape == (27, 4)
-    assert len(pool_forms(2, 6, 6, 3)) == 4
+    first = first_layer_forms(2, 6, 6, 1, 4, 3, "valid")  # checks both weight gradients
+    assert first["dK = cols_t @ dz (channel-major)"]().shape == (9, 4)
+    pools = pool_forms(2, 6, 6, 3)
+    outputs = [fn() for name, fn in pools.items() if name.startswith("max-pool forward")]
+    assert len(outputs) == 3 and all(np.array_equal(outputs[0], o) for o in outputs)
+    assert len(optimizer_forms()) == 2

@@ -207,3 +207,24 @@ def test_floatx_float64_layers() -> None:
     backend.set_floatx("float64")
     layer = layers.Dense(2)
     assert layer(np.ones((1, 3), np.float32)).dtype == np.float64
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((64, 10), (32, 10)),    # b smaller: copied
+                                              ((4, 30), (50, 30))])    # b larger: the view
+def test_matmul_transposed_is_a_times_b_transposed(a_shape, b_shape):
+    """Both of backend.matmul_transposed's forms (the copied Wᵀ and the view) give a @ b.T."""
+    rng = np.random.default_rng(0)
+    a = rng.random(a_shape, dtype=np.float32)
+    b = rng.random(b_shape, dtype=np.float32)
+    plain = a @ b.T
+    assert np.array_equal(backend.matmul_transposed(a, b), plain)
+    assert np.array_equal(a @ backend.transposed(b), plain)   # the copied form, either size
+
+
+def test_dense_input_grad_is_dz_times_kernel_transposed():
+    layer = layers.Dense(3)
+    layer.build((5, 4))
+    x = np.random.default_rng(1).random((5, 4), dtype=np.float32)
+    layer.forward(x)
+    dz = np.random.default_rng(2).random((5, 3), dtype=np.float32)
+    assert np.array_equal(layer.backward(dz), dz @ layer.kernel.value.T)

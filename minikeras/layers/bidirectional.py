@@ -28,15 +28,18 @@ class Bidirectional(Layer):
     backward layer's. ``initial_state``: its first half goes to the forward layer, the second
     half to the backward layer. Weights: the forward layer's, then the backward layer's.
 
-    Backward pass (``backward``): the merge's derivative splits dL/d(output) into dy and
-    dy_rev,
+    Backward pass (``backward``), given dout = dL/d(output): the merge's derivative gives
+    dy = dL/dy and dy_rev = dL/dy_rev (u = the forward layer's units),
 
-        "concat": dy, dy_rev = the two halves of dout     "sum": dy = dy_rev = dout
-        "ave":    dy = dy_rev = dout / 2                    "mul": dy = dout * y_rev,
-                                                                   dy_rev = dout * y
+        "concat": dy = dout[..., :u],    dy_rev = dout[..., u:]
+        "sum":    dy = dout,             dy_rev = dout
+        "ave":    dy = dout / 2,         dy_rev = dout / 2
+        "mul":    dy = dout * y_rev,     dy_rev = dout * y
+        None:     dy, dy_rev = the gradients of the two outputs
 
-    dy_rev is flipped back into the backward layer's processing order, each layer runs its
-    own BPTT, and since both read the same x, dL/dx = dx_forward + dx_backward.
+    dy_rev is flipped back into the backward layer's reading order, each layer runs its own
+    BPTT (dx_fwd, dx_bwd, and the gradients of its initial states), and since both layers
+    read the same x, dL/dx = dx_fwd + dx_bwd.
     """
 
     def __init__(self, layer: Layer, merge_mode: str | None = "concat", weights: Any = None,
@@ -146,62 +149,80 @@ class Bidirectional(Layer):
         y_rev = xp.flip(bwd_out, axis=1) if self.return_sequences else bwd_out
         # the inner caches ride along in ours, so a shared Bidirectional can swap them back
         self.cache = (given, fwd_cache, self.backward_layer.cache, y, y_rev)
-        if self.merge_mode == "concat":
-            output: Any = [xp.concatenate([y, y_rev], axis=-1)]
-        elif self.merge_mode == "sum":
-            output = [y + y_rev]
-        elif self.merge_mode == "ave":
-            output = [(y + y_rev) / 2]
-        elif self.merge_mode == "mul":
-            output = [y * y_rev]
-        else:
-            output = [y, y_rev]
+        output = self._merge(y, y_rev)
         if self.return_state or self.merge_mode is None:
             return output + states
         return output[0]
 
-    def backward(self, grad_output: Any) -> Any:
-        """dL/d(outputs) -> dL/dx (and dL/d(initial states)): the merge's derivative, then
-        each layer's own BPTT (see the class docstring)."""
-        xp = backend.xp
-        given, fwd_cache, bwd_cache, y, y_rev = self.cache
-        grads = list(grad_output) if self.return_state or self.merge_mode is None else [
-            grad_output]
-        n_out = 2 if self.merge_mode is None else 1
-        douts, dstates = grads[:n_out], grads[n_out:]
-        dout = douts[0]
-        if self.merge_mode is None:
-            dy, dy_rev = douts
-        elif dout is None:
-            dy = dy_rev = None
-        elif self.merge_mode == "concat":
-            units = y.shape[-1]
-            dy, dy_rev = dout[..., :units], dout[..., units:]
-        elif self.merge_mode == "sum":
-            dy, dy_rev = dout, dout
-        elif self.merge_mode == "ave":
-            dy = dy_rev = dout / 2
-        else:   # "mul"
-            dy, dy_rev = dout * y_rev, dout * y
-        if self.return_sequences and dy_rev is not None:
-            dy_rev = xp.flip(dy_rev, axis=1)    # into the backward layer's processing order
-        half = len(dstates) // 2
-        d_fwd = self._inner_backward(self.forward_layer, fwd_cache, dy, dstates[:half])
-        d_bwd = self._inner_backward(self.backward_layer, bwd_cache, dy_rev, dstates[half:])
-        if given:
-            (dx_fwd, *ds_fwd), (dx_bwd, *ds_bwd) = d_fwd, d_bwd
-        else:
-            dx_fwd, dx_bwd, ds_fwd, ds_bwd = d_fwd, d_bwd, [], []
-        dx = None if dx_fwd is None else dx_fwd + dx_bwd      # both layers read x
-        return [dx, *ds_fwd, *ds_bwd] if given else dx
+    def _merge(self, y: Any, y_rev: Any) -> list[Any]:
+        """The output(s) by ``merge_mode`` (the class docstring's table)."""
+        if self.merge_mode == "concat":
+            return [backend.xp.concatenate([y, y_rev], axis=-1)]
+        if self.merge_mode == "sum":
+            return [y + y_rev]
+        if self.merge_mode == "ave":
+            return [(y + y_rev) / 2]
+        if self.merge_mode == "mul":
+            return [y * y_rev]
+        return [y, y_rev]
 
-    def _inner_backward(self, layer: Any, cache: Any, dy: Any, dstates: list[Any]) -> Any:
+    def backward(self, grad_output: Any) -> Any:
+        """dL/d(outputs) -> dL/dx (and dL/d(initial states)), as in the class docstring:
+
+            dy, dy_rev = the merge's derivative of dout
+            dy_rev     = flip(dy_rev) along time      (the backward layer's reading order)
+            dx_fwd     = forward_layer's BPTT of dy
+            dx_bwd     = backward_layer's BPTT of dy_rev
+            dx         = dx_fwd + dx_bwd              (both layers read x)
+        """
+        given, fwd_cache, bwd_cache, y, y_rev = self.cache
+        grads = (list(grad_output) if self.return_state or self.merge_mode is None
+                 else [grad_output])
+        n_outputs = 2 if self.merge_mode is None else 1
+        douts, dstates = grads[:n_outputs], grads[n_outputs:]   # outputs', then states'
+        dy, dy_rev = self._merge_backward(douts, y, y_rev)
+        if self.return_sequences and dy_rev is not None:
+            dy_rev = backend.xp.flip(dy_rev, axis=1)
+        half = len(dstates) // 2      # the forward layer's states, then the backward layer's
+        dx_fwd, dstates_fwd = self._inner_backward(self.forward_layer, fwd_cache, dy,
+                                                   dstates[:half], given)
+        dx_bwd, dstates_bwd = self._inner_backward(self.backward_layer, bwd_cache, dy_rev,
+                                                   dstates[half:], given)
+        dx = None if dx_fwd is None else dx_fwd + dx_bwd
+        return [dx, *dstates_fwd, *dstates_bwd] if given else dx
+
+    def _merge_backward(self, douts: list[Any], y: Any, y_rev: Any) -> tuple[Any, Any]:
+        """(dy, dy_rev) from the outputs' gradients by ``merge_mode`` (the class docstring's
+        table); (None, None) when only the returned states reach the loss."""
+        if self.merge_mode is None:
+            return douts[0], douts[1]
+        dout = douts[0]
+        if dout is None:
+            return None, None
+        if self.merge_mode == "concat":
+            u = y.shape[-1]
+            return dout[..., :u], dout[..., u:]
+        if self.merge_mode == "sum":
+            return dout, dout
+        if self.merge_mode == "ave":
+            dy = dy_rev = dout / 2
+            return dy, dy_rev
+        return dout * y_rev, dout * y     # "mul"
+
+    def _inner_backward(self, layer: Any, cache: Any, dy: Any, dstates: list[Any],
+                        given: bool) -> tuple[Any, list[Any]]:
+        """One inner layer's BPTT on its own cache of this call: (dx, dL/d(its initial
+        states)); states only when they were given."""
         layer.cache = cache
         layer.input_grad_needed = self.input_grad_needed
         try:
-            return layer.backward([dy, *dstates] if self.return_state else dy)
+            grads = layer.backward([dy, *dstates] if self.return_state else dy)
         finally:
             layer.input_grad_needed = True
+        if given:
+            dx, *dinitial = grads
+            return dx, dinitial
+        return grads, []
 
     # ------------------------------------------------------------------ stateful
     @property

@@ -124,8 +124,10 @@ class Dense(_ActivationMixin, Layer):
 
         then ``backward_from_logits(dz)`` gives dW, db and dx.
         """
-        x, z, y = self.cache
-        return self.backward_from_logits(self._activation_backward(z, y, grad_output))
+        _, z, y = self.cache
+        dy = grad_output
+        dz = self._activation_backward(z, y, dy)   # dy ⊙ act'(z)
+        return self.backward_from_logits(dz)
 
     def backward_from_logits(self, grad_logits: Any) -> Any:
         """Given dz = dL/dz for z = x·W + b (from ``backward``, or straight from the loss as
@@ -136,22 +138,18 @@ class Dense(_ActivationMixin, Layer):
             dx = dz·Wᵀ       (None when the input needs no gradient)
         """
         x = self.cache[0]
-        dz2 = grad_logits.reshape(-1, self.units)
-        x2 = x.reshape(-1, x.shape[-1])
+        dz = grad_logits
+        x_rows, dz_rows = x.reshape(-1, x.shape[-1]), dz.reshape(-1, self.units)  # (N·T, ·)
         if self.trainable:
-            self.kernel.add_grad(x2.T @ dz2)
+            dW = x_rows.T @ dz_rows
+            self.kernel.add_grad(dW)
             if self.use_bias:
-                self.bias.add_grad(dz2.sum(axis=0))
+                db = dz_rows.sum(axis=0)
+                self.bias.add_grad(db)
         if not self.input_grad_needed:
             return None
-        # A C-contiguous copy of kernel^T: BLAS is several times slower on a transposed view
-        # of a tall-thin matrix, and the copy is small next to the product. Not for a kernel
-        # larger than the gradient (the CNN's 3136x1024): there the transposing copy costs 5x
-        # the product itself, and BLAS reads the view at full speed.
-        kernel_t = self.kernel.value.T
-        if self.kernel.value.size <= grad_logits.size:
-            kernel_t = backend.xp.ascontiguousarray(kernel_t)
-        return backend.matmul(grad_logits, kernel_t)   # dz·Wᵀ
+        dx = backend.matmul_transposed(dz, self.kernel.value)   # dz·Wᵀ
+        return dx
 
     def get_config(self) -> dict[str, Any]:
         from minikeras import initializers

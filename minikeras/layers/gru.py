@@ -56,9 +56,9 @@ class GRU(RNNBase):
         z_t = sigma(p_z),   r_t = sigma(p_r),   hh_t = phi(p_h)
         h_t = z_t * h_{t-1} + (1 - z_t) * hh_t
 
-    With ``dropout`` in training the inputs are x_t * m_x; with ``recurrent_dropout`` each
-    gate k gets its own masks (as Keras 3 does): block k of xw_t is (x_t * m_x,k) W_k + b_x,k
-    and of m_t (h_{t-1} * m_h,k) U_k + b_h,k.
+    With ``dropout`` in training the inputs are x_t * x_mask; with ``recurrent_dropout`` each
+    gate k gets its own masks (as Keras 3 does): block k of xw_t is (x_t * x_mask_k) W_k + b_x,k
+    and of m_t (h_{t-1} * h_mask_k) U_k + b_h,k (``rnn_ops.gate_products``).
 
     The backward pass (BPTT) is written out in ``backward`` below; the cache it reads is
     ``GRUCache``.
@@ -102,25 +102,32 @@ class GRU(RNNBase):
         u = self.units
         act, rec = self.activation, self.recurrent_activation
         W, U = self.kernel.value, self.recurrent_kernel.value
+        b_x, b_h = self.bias.value if self.use_bias else (None, None)   # bias rows 0 and 1
         xw = gate_products(x, x_mask, W)        # x_t W for every step, before the loop
-        if self.use_bias:
-            xw += self.bias.value[0]            # xw_t = x_t W + b_x
+        if b_x is not None:
+            xw += b_x                           # xw_t = x_t W + b_x
         m = xp.empty_like(xw)                   # m[t] = m_t
         p = xp.empty_like(xw)                   # p[t] = [p_z | p_r | p_h]
         z, r, hh = (xp.empty((T, N, u), dtype=xw.dtype) for _ in range(3))
         h = xp.empty((T + 1, N, u), dtype=xw.dtype)             # h[0] = h_0, h[t] = h_t
         h[0] = states0[0]
+        xw_z, xw_r, xw_h = (xw[..., k * u:(k + 1) * u] for k in range(3))   # views of xw,
+        m_z, m_r, m_h = (m[..., k * u:(k + 1) * u] for k in range(3))       # of m
+        p_z, p_r, p_h = (p[..., k * u:(k + 1) * u] for k in range(3))       # and of p
         # index t holds step t + 1 of the equations: h[t] is the state it reads
         for t in range(T):
-            m[t] = gate_products(h[t], h_mask, U)                       # h_{t-1} U
-            if self.use_bias:
-                m[t] += self.bias.value[1]                              # m_t = ... + b_h
-            xp.add(xw[t, :, :2 * u], m[t, :, :2 * u], out=p[t, :, :2 * u])   # p_z, p_r
-            rec.forward(p[t, :, :u], out=z[t])                          # z_t = sigma(p_z)
-            rec.forward(p[t, :, u:2 * u], out=r[t])                     # r_t = sigma(p_r)
-            xp.add(xw[t, :, 2 * u:], r[t] * m[t, :, 2 * u:], out=p[t, :, 2 * u:])  # p_h
-            act.forward(p[t, :, 2 * u:], out=hh[t])                     # hh_t = phi(p_h)
-            h[t + 1] = z[t] * h[t] + (1 - z[t]) * hh[t]                 # h_t
+            h_prev, h_t, m_t = h[t], h[t + 1], m[t]                # h_{t-1}, h_t, m_t
+            z_t, r_t, hh_t = z[t], r[t], hh[t]
+            m_t[...] = gate_products(h_prev, h_mask, U)            # h_{t-1} U
+            if b_h is not None:
+                m_t += b_h                                         # m_t = h_{t-1} U + b_h
+            xp.add(xw_z[t], m_z[t], out=p_z[t])                    # p_z = xw_z + m_z
+            xp.add(xw_r[t], m_r[t], out=p_r[t])                    # p_r = xw_r + m_r
+            rec.forward(p_z[t], out=z_t)                           # z_t = sigma(p_z)
+            rec.forward(p_r[t], out=r_t)                           # r_t = sigma(p_r)
+            xp.add(xw_h[t], r_t * m_h[t], out=p_h[t])              # p_h = xw_h + r_t * m_h
+            act.forward(p_h[t], out=hh_t)                          # hh_t = phi(p_h)
+            xp.add(z_t * h_prev, (1 - z_t) * hh_t, out=h_t)        # h_t
         return h[1:], [h[T]], GRUCache(x, m, p, z, r, hh, h, x_mask, h_mask)
 
     def backward(self, grad_output: Any) -> Any:
@@ -128,49 +135,66 @@ class GRU(RNNBase):
         and the weight gradients.
 
         Backward, from t = T down to 1 (dh_next: what step t+1 sends back, at t = T what
-        reaches the final state h_T; g_t: dL/dh_t from the output sequence, else 0):
+        reaches the final state h_T; dy_t: dL/dh_t from the output sequence, else 0):
 
-            dh   = g_t + dh_next
+            dh   = dy_t + dh_next
             dz   = dh * (h_{t-1} - hh_t)
             dhh  = dh * (1 - z_t)
             dp_h = phi'(p_h) * dhh
             dr   = dp_h * m_h
-            dp_z = sigma'(p_z) * dz,   dp_r = sigma'(p_r) * dr
-            dxw_t = dp_t = [dp_z | dp_r | dp_h]        (dL/d(x_t W + b_x))
-            dm_t = [dp_z | dp_r | dp_h * r_t]          (dL/d(h_{t-1} U + b_h))
-            dh_next = dh * z_t + dm_t U^T
+            dp_z = sigma'(p_z) * dz
+            dp_r = sigma'(p_r) * dr
+            dxw_t = dp_t = [dp_z | dp_r | dp_h]            (dL/d(x_t W + b_x))
+            dm_t = [dm_z | dm_r | dm_h] = [dp_z | dp_r | dp_h * r_t]   (dL/d(h_{t-1} U + b_h))
+            dh_next = dh * z_t + dm_t U^T                  (at t = 1: dL/dh_0)
 
-        after the loop: dL/dW = sum_t x_t^T dp_t, dL/dU = sum_t h_{t-1}^T dm_t,
-        dL/db_x = sum dp_t, dL/db_h = sum dm_t, dL/dx_t = dp_t W^T. With dropout the
-        products with W and U go through the masks (``rnn_ops``).
+        after the loop, summed over time and batch (one batched matmul each):
+
+            dL/dW = sum_t x_t^T dp_t,   dL/dU = sum_t h_{t-1}^T dm_t,
+            dL/db_x = sum_t,n dp_t,     dL/db_h = sum_t,n dm_t,     dL/dx_t = dp_t W^T
+
+        The derivative factors (sigma'(p_z), sigma'(p_r), phi'(p_h)) depend only on the forward
+        pass, so each is computed for every step at once, before the loop: ``dsigma_z`` is an
+        ``ActivationBackward``, ``dsigma_z(t, dz)`` is sigma'(p_z) * dz at step t, and
+        ``dsigma_z.factor`` holds sigma'(p_z) for every step (None for softmax, whose Jacobian
+        is not diagonal). With dropout the products with W and U go through the masks
+        (``rnn_ops``).
         """
         xp = backend.xp
-        dH, (dh_next,), cache = self._unpack_output_grads(grad_output)   # dH[t] = g_t
+        dY, (dh_next,), cache = self._unpack_output_grads(grad_output)   # dY[t] = dy_t
         u = self.units
-        W_T = xp.ascontiguousarray(self.kernel.value.T)      # C order: BLAS is slower on .T
-        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)
+        W_T = backend.transposed(self.kernel.value)             # W^T, C order for BLAS
+        U_T = backend.transposed(self.recurrent_kernel.value)   # U^T
         m, p, z, r, hh, h = cache.m, cache.p, cache.z, cache.r, cache.hh, cache.h
-        dp = xp.empty_like(p)                   # dp[t] = [dp_z | dp_r | dp_h]
-        dm = xp.empty_like(m)                   # dm[t] = dm_t
-        back_z = ActivationBackward(self.recurrent_activation, p[..., :u], z)   # sigma'(p_z) .
-        back_r = ActivationBackward(self.recurrent_activation, p[..., u:2 * u], r)
-        back_h = ActivationBackward(self.activation, p[..., 2 * u:], hh)        # phi'(p_h) .
-        for t in reversed(range(len(p))):
-            dh = dH[t] + dh_next                                        # dh
-            dz = dh * (h[t] - hh[t])                                    # dz  (h[t] = h_{t-1})
-            dhh = dh * (1 - z[t])                                       # dhh
-            back_h(t, dhh, out=dp[t, :, 2 * u:])                        # dp_h
-            dr = dp[t, :, 2 * u:] * m[t, :, 2 * u:]                     # dr = dp_h * m_h
-            back_z(t, dz, out=dp[t, :, :u])                             # dp_z
-            back_r(t, dr, out=dp[t, :, u:2 * u])                        # dp_r
-            dm[t, :, :2 * u] = dp[t, :, :2 * u]                         # dm_z, dm_r
-            xp.multiply(dp[t, :, 2 * u:], r[t], out=dm[t, :, 2 * u:])   # dm_h = dp_h * r_t
-            dh_next = dh * z[t] + gate_products_input_grad(dm[t], cache.h_mask, U_T)
+        dp = xp.empty_like(p)                   # dp[t] = dp_t = [dp_z | dp_r | dp_h]
+        dm = xp.empty_like(m)                   # dm[t] = dm_t = [dm_z | dm_r | dm_h]
+        m_h = m[..., 2 * u:]                                                 # view of m,
+        p_z, p_r, p_h = (p[..., k * u:(k + 1) * u] for k in range(3))       # of p,
+        dp_z, dp_r, dp_h = (dp[..., k * u:(k + 1) * u] for k in range(3))   # of dp
+        dm_z, dm_r, dm_h = (dm[..., k * u:(k + 1) * u] for k in range(3))   # and of dm
+        # the derivative factors, for every step at once (see the docstring)
+        dsigma_z = ActivationBackward(self.recurrent_activation, p_z, z)    # sigma'(p_z)
+        dsigma_r = ActivationBackward(self.recurrent_activation, p_r, r)    # sigma'(p_r)
+        dphi_h = ActivationBackward(self.activation, p_h, hh)               # phi'(p_h)
+        for t in reversed(range(len(p))):   # index t: step t + 1 of the equations
+            h_prev, z_t, r_t, hh_t, dy_t = h[t], z[t], r[t], hh[t], dY[t]
+            dh = dy_t + dh_next                                        # dh
+            dz = dh * (h_prev - hh_t)                                  # dz
+            dhh = dh * (1 - z_t)                                       # dhh
+            dphi_h(t, dhh, out=dp_h[t])                                # dp_h = phi'(p_h) dhh
+            dr = dp_h[t] * m_h[t]                                      # dr = dp_h * m_h
+            dsigma_z(t, dz, out=dp_z[t])                               # dp_z = sigma'(p_z) dz
+            dsigma_r(t, dr, out=dp_r[t])                               # dp_r = sigma'(p_r) dr
+            dm_z[t] = dp_z[t]                                          # dm_z = dp_z
+            dm_r[t] = dp_r[t]                                          # dm_r = dp_r
+            xp.multiply(dp_h[t], r_t, out=dm_h[t])                     # dm_h = dp_h * r_t
+            dh_next = dh * z_t + gate_products_input_grad(dm[t], cache.h_mask, U_T)  # dh_next
         if self.trainable:
             self.kernel.add_grad(gate_products_weight_grad(cache.x, cache.x_mask, dp))
             self.recurrent_kernel.add_grad(gate_products_weight_grad(h[:-1], cache.h_mask, dm))
             if self.use_bias:
-                self.bias.add_grad(xp.stack([dp.sum(axis=(0, 1)), dm.sum(axis=(0, 1))]))
+                db_x, db_h = dp.sum(axis=(0, 1)), dm.sum(axis=(0, 1))   # dL/db_x, dL/db_h
+                self.bias.add_grad(xp.stack([db_x, db_h]))               # bias rows [b_x; b_h]
         dx = gate_products_input_grad(dp, cache.x_mask, W_T) if self.input_grad_needed else None
         return self._pack_input_grads(dx, [dh_next])
 

@@ -47,6 +47,8 @@ class SimpleRNN(RNNBase):
 
     With ``dropout``/``recurrent_dropout`` in training, x_t is x_t * m_x and h_{t-1} is
     h_{t-1} * m_h in the first line, with masks m_x (N, D), m_h (N, u) drawn once per batch.
+    Both products go through ``rnn_ops.gate_products`` (the products the recurrent layers
+    share; here one block: (x_t * m_x) W, or x_t W without dropout).
     The backward pass (BPTT) is written out in ``backward`` below; the cache it reads is
     ``SimpleRNNCache``.
     """
@@ -77,27 +79,29 @@ class SimpleRNN(RNNBase):
                       h_mask: Any) -> tuple[Any, list[Any], SimpleRNNCache]:
         xp = backend.xp
         T, N, _ = x.shape
+        f = self.activation
         W, U = self.kernel.value, self.recurrent_kernel.value
         xw = gate_products(x, x_mask, W)             # x_t W for every step, before the loop
         if self.use_bias:
-            xw += self.bias.value                    # x_t W + b
+            xw += self.bias.value                    # xw[t] = x_t W + b
         z = xp.empty_like(xw)                        # z[t] = z_t
         h = xp.empty((T + 1, N, self.units), dtype=xw.dtype)   # h[0] = h_0, h[t] = h_t
         h[0] = states0[0]
         # index t holds step t + 1 of the equations: h[t] is the state it reads
         for t in range(T):
-            xp.add(xw[t], gate_products(h[t], h_mask, U), out=z[t])   # z_t
-            self.activation.forward(z[t], out=h[t + 1])               # h_t = f(z_t)
+            h_prev, z_t, h_t = h[t], z[t], h[t + 1]              # h_{t-1}, z_t, h_t
+            xp.add(xw[t], gate_products(h_prev, h_mask, U), out=z_t)   # z_t = x_t W + b + h_{t-1} U
+            f.forward(z_t, out=h_t)                                    # h_t = f(z_t)
         return h[1:], [h[T]], SimpleRNNCache(x, z, h, x_mask, h_mask)
 
     def backward(self, grad_output: Any) -> Any:
         """Backpropagation through time: dL/d(outputs) -> dL/dx, dL/d(initial state),
         and the weight gradients.
 
-        g_t = dL/dh_t arriving from the output sequence (zero when only h_T is returned).
+        dy_t = dL/dh_t arriving from the output sequence (zero when only h_T is returned).
         Going from t = T down to 1, the gradient also flows in from step t+1:
 
-            dh      = g_t + dh_next         (at t = T, dh_next is what reaches the final state
+            dh      = dy_t + dh_next        (at t = T, dh_next is what reaches the final state
                                              h_T: the output h_T's gradient, return_state's)
             dz_t    = f'(z_t) * dh          (for tanh: (1 - h_t^2) * dh)
             dh_next = dz_t U^T              (what step t-1 receives; at t = 1 it is dL/dh_0)
@@ -109,20 +113,24 @@ class SimpleRNN(RNNBase):
             dL/db = sum_t sum_n dz_t
             dL/dx_t = dz_t W^T              (one batched matmul)
 
+        f'(z_t) depends only on the forward pass, so it is computed for every step at once,
+        before the loop: ``df_dz`` is an ``ActivationBackward``, ``df_dz(t, dh)`` is
+        f'(z_t) * dh at step t, and ``df_dz.factor`` holds f'(z_t) for every step (None for
+        softmax, whose Jacobian is not diagonal).
         With dropout, x_t and h_{t-1} stand for x_t * m_x and h_{t-1} * m_h in dL/dW and dL/dU,
         and dL/dx_t = (dz_t W^T) * m_x, dh_next = (dz_t U^T) * m_h (``rnn_ops``).
         """
         xp = backend.xp
-        dH, (dh_next,), cache = self._unpack_output_grads(grad_output)   # dH[t] = g_t
-        W_T = xp.ascontiguousarray(self.kernel.value.T)      # C order: BLAS is slower on .T
-        U_T = xp.ascontiguousarray(self.recurrent_kernel.value.T)
-        dz = xp.empty_like(cache.z)                           # dz[t] = dz_t
-        # f'(z_t) * dh, with f'(z) computed for every step at once (see ActivationBackward)
-        act_backward = ActivationBackward(self.activation, cache.z, cache.h[1:])
-        for t in reversed(range(len(dz))):
-            dh = dH[t] + dh_next                                          # dh
-            act_backward(t, dh, out=dz[t])                                # dz_t = f'(z_t) dh
-            dh_next = gate_products_input_grad(dz[t], cache.h_mask, U_T)  # dz_t U^T
+        dY, (dh_next,), cache = self._unpack_output_grads(grad_output)   # dY[t] = dy_t
+        W_T = backend.transposed(self.kernel.value)             # W^T, C order for BLAS
+        U_T = backend.transposed(self.recurrent_kernel.value)   # U^T
+        dz = xp.empty_like(cache.z)                             # dz[t] = dz_t
+        df_dz = ActivationBackward(self.activation, cache.z, cache.h[1:])   # f'(z_t), all t
+        for t in reversed(range(len(dz))):   # index t: step t + 1 of the equations
+            dy_t, dz_t = dY[t], dz[t]
+            dh = dy_t + dh_next                                          # dh
+            df_dz(t, dh, out=dz_t)                                       # dz_t = f'(z_t) * dh
+            dh_next = gate_products_input_grad(dz_t, cache.h_mask, U_T)  # dh_next = dz_t U^T
         if self.trainable:
             self.kernel.add_grad(gate_products_weight_grad(cache.x, cache.x_mask, dz))
             self.recurrent_kernel.add_grad(

@@ -7,16 +7,9 @@ order. Then, per batch:
 * forward: each node in order runs ``layer.forward`` on the values of its input tensors;
   the layer's ``cache`` is saved *per node* right after, because a layer called twice (a
   shared layer) overwrites its cache on the second call;
-* backward: the nodes in reverse order. Before a node's backward its cache is put back.
-  A tensor that feeds several layers (fan-out) receives one gradient from each; they are
-  summed before its producer runs, which is the multivariate chain rule:
-
-      dL/dt = sum over consumers c of dL/d(input of c that is t)
-
-  A shared layer's weights collect one ``add_grad`` per call, so they get the sum too.
-
-If an output comes from a layer ending in softmax/sigmoid, a cross-entropy loss hands back
-dL/d(logits) for it and that node starts with ``backward_from_logits`` (as in Sequential).
+* backward: the nodes in reverse order, each on its own cache put back; a tensor that feeds
+  several layers receives the sum of their gradients (the chain rule, and the loss'
+  logits shortcut: ``Functional._backward``'s docstring).
 """
 
 from __future__ import annotations
@@ -27,7 +20,7 @@ from typing import Any
 
 from minikeras.graph import KerasTensor, Node
 from minikeras.layers.layer import Layer
-from minikeras.models.model import Model
+from minikeras.models.model import Model, layer_backward
 
 
 def _flatten(struct: Any, what: str) -> tuple[list[KerasTensor], list[str] | None]:
@@ -108,6 +101,34 @@ def build_map(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[li
     layer_order = sorted(layers.values(),
                          key=lambda la: (-layer_depth[id(la)], first_seen[id(la)]))
     return ordered, layer_order
+
+
+class GradientSums:
+    """dL/dt per tensor (or per node), keyed by identity: each gradient that arrives for a
+    key is added to what is already there (``add(t, g)``: dL/dt <- dL/dt + g)."""
+
+    def __init__(self) -> None:
+        self._sums: dict[int, Any] = {}
+
+    def add(self, key: Any, grad: Any) -> None:
+        if grad is not None:
+            k = id(key)
+            self._sums[k] = grad if k not in self._sums else self._sums[k] + grad
+
+    def get(self, key: Any) -> Any:
+        return self._sums.get(id(key))
+
+    def pop(self, key: Any) -> Any:
+        """The sum for ``key`` (None if none arrived), dropped here to free it early."""
+        return self._sums.pop(id(key), None)
+
+
+def _add_per_input(total: list[Any], dx: Any, node: Node) -> None:
+    """total[i] += dx[i] for each input i of ``node`` (dx is one array for a one-input node)."""
+    parts = list(dx) if node.multi_input else [dx]
+    for i, d in enumerate(parts):
+        if d is not None:
+            total[i] = d if total[i] is None else total[i] + d
 
 
 class Functional(Model):
@@ -284,44 +305,59 @@ class Functional(Model):
         return [None if t.node is None or t.node.is_input or t.node.multi_output
                 else t.node.layer.output_activation() for t in self._outputs]
 
-    def _backward(self, grads: list[Any], wrt_logits: list[bool]) -> list[Any]:
-        dvalues: dict[int, Any] = {}   # tensor -> dL/d(tensor), summed over its consumers
-        dlogits: dict[int, Any] = {}   # node -> dL/d(its logits), from a cross-entropy loss
-        for t, g, flag in zip(self._outputs, grads, wrt_logits, strict=True):
-            if g is None:
-                continue
-            target, key = (dlogits, id(t.node)) if flag else (dvalues, id(t))
-            target[key] = g if key not in target else target[key] + g
-        for node in reversed(self._nodes):
-            douts = [dvalues.pop(id(t), None) for t in node.outputs]
-            dz = dlogits.pop(id(node), None)
-            if dz is None and all(d is None for d in douts):
-                continue                  # nothing downstream depends on this node
-            layer = node.layer
-            layer.cache = self._node_caches[id(node)]
-            # a node fed only by the model's data needs no dL/d(input) while training
-            skip_dx = self._training_step and all(id(t) in self._input_ids for t in node.inputs)
-            layer.input_grad_needed = not skip_dx
-            try:
-                dxs: list[Any] = [None] * len(node.inputs)
-                if dz is not None:
-                    self._accumulate(dxs, layer.backward_from_logits(dz), node)
-                if any(d is not None for d in douts):
-                    self._accumulate(dxs, layer.backward(douts if node.multi_output
-                                                         else douts[0]), node)
-            finally:
-                layer.input_grad_needed = True
-            for t, d in zip(node.inputs, dxs, strict=True):
-                if d is not None:
-                    dvalues[id(t)] = d if id(t) not in dvalues else dvalues[id(t)] + d
-        return [dvalues.get(id(t)) for t in self._inputs]
+    def _backward(self, grads: list[Any], wrt_logits: list[bool],
+                  input_grads: bool = True) -> list[Any]:
+        """The chain rule over the graph, nodes in reverse topological order.
 
-    @staticmethod
-    def _accumulate(total: list[Any], dx: Any, node: Node) -> None:
-        parts = list(dx) if node.multi_input else [dx]
-        for i, d in enumerate(parts):
-            if d is not None:
-                total[i] = d if total[i] is None else total[i] + d
+        With dL/dt the gradient of the loss with respect to a tensor t, and each node
+        computing its outputs y from its inputs x (y = layer(x)):
+
+            dL/dt = Σ over the nodes n that read t of  dL/dt|n     (the multivariate chain rule)
+            dL/dx|n = layer.backward(dL/dy)                          (and its weight gradients)
+
+        Reverse topological order runs every node that reads t before the node that makes
+        t, so dL/dt is complete when its maker runs. A shared layer's weights get one
+        ``add_grad`` per call: the sum again.
+
+        The loss' shortcut: where output i's ``wrt_logits`` is True (softmax/sigmoid followed
+        by cross-entropy) its gradient is dL/dz, z the logits of the layer that made it, and
+        that node runs ``layer.backward_from_logits(dL/dz)`` instead (plus ``backward`` if the
+        output also feeds another node; the two dL/dx are summed). ``input_grads=False``
+        (training): a node that reads only the model's inputs (data) skips dL/d(its inputs).
+        """
+        dL_dt = GradientSums()   # tensor -> dL/dt, summed over the nodes that read t
+        dL_dz = GradientSums()   # output node -> dL/d(its logits), from a cross-entropy loss
+        for t, grad, of_logits in zip(self._outputs, grads, wrt_logits, strict=True):
+            if of_logits:
+                dL_dz.add(t.node, grad)
+            else:
+                dL_dt.add(t, grad)
+        for node in reversed(self._nodes):
+            dL_dy = [dL_dt.pop(t) for t in node.outputs]
+            dz = dL_dz.pop(node)
+            if dz is None and all(dy is None for dy in dL_dy):
+                continue                  # no loss depends on this node
+            dL_dx = self._node_backward(node, dL_dy, dz, input_grads)
+            for t, dx in zip(node.inputs, dL_dx, strict=True):
+                dL_dt.add(t, dx)
+        return [dL_dt.get(t) for t in self._inputs]
+
+    def _node_backward(self, node: Node, dL_dy: list[Any], dz: Any,
+                       input_grads: bool) -> list[Any]:
+        """dL/dx for each input x of one node (None where it does not depend on the loss):
+        its layer's backward on this call's cache, from dL/dz (``backward_from_logits``)
+        and from dL/dy (``backward``), the two summed."""
+        layer = node.layer
+        layer.cache = self._node_caches[id(node)]   # this call's (a shared layer has several)
+        reads_only_data = all(id(t) in self._input_ids for t in node.inputs)
+        input_grad_needed = input_grads or not reads_only_data
+        dL_dx: list[Any] = [None] * len(node.inputs)
+        if dz is not None:
+            _add_per_input(dL_dx, layer_backward(layer, dz, True, input_grad_needed), node)
+        if any(dy is not None for dy in dL_dy):
+            dy = dL_dy if node.multi_output else dL_dy[0]
+            _add_per_input(dL_dx, layer_backward(layer, dy, False, input_grad_needed), node)
+        return dL_dx
 
     # ------------------------------------------------------------------ outputs as dicts
     def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:

@@ -25,6 +25,17 @@ from minikeras.models.trainer import TrainerMixin
 from minikeras.utils import validation
 
 
+def layer_backward(layer: Layer, grad: Any, from_logits: bool, input_grad_needed: bool) -> Any:
+    """``layer.backward(dL/dy)``, or ``layer.backward_from_logits(dL/dz)`` when ``from_logits``,
+    with ``layer.input_grad_needed`` set for this one call (False: its input is the model's
+    data, whose gradient nobody reads, so the layer returns None for it)."""
+    layer.input_grad_needed = input_grad_needed
+    try:
+        return layer.backward_from_logits(grad) if from_logits else layer.backward(grad)
+    finally:
+        layer.input_grad_needed = True
+
+
 class Model(TrainerMixin, Layer):
     """Base of Sequential and Functional. ``Model(inputs, outputs)`` builds a Functional."""
 
@@ -50,7 +61,6 @@ class Model(TrainerMixin, Layer):
         self._loss_tracker = metrics.Mean("loss")
         self._output_trackers: list[metrics.Metric] = []
         self._output_losses: list[Any] = []
-        self._training_step = False  # True inside _train_step (backward may skip dL/d(data))
 
     # ------------------------------------------------------------------ structure
     @property
@@ -100,7 +110,11 @@ class Model(TrainerMixin, Layer):
     def _forward(self, inputs: list[Any], training: bool) -> list[Any]:
         raise NotImplementedError
 
-    def _backward(self, grads: list[Any], wrt_logits: list[bool]) -> list[Any]:
+    def _backward(self, grads: list[Any], wrt_logits: list[bool],
+                  input_grads: bool = True) -> list[Any]:
+        """dL/d(outputs) (or dL/d(logits) where ``wrt_logits``) -> dL/d(inputs), adding each
+        weight's gradient on the way. ``input_grads=False`` (training): the inputs are data,
+        so no layer computes dL/d(data) (the layers reading them return None)."""
         raise NotImplementedError
 
     def _output_logits(self) -> list[Any]:
@@ -232,32 +246,43 @@ class Model(TrainerMixin, Layer):
             raise ValueError("You must call `compile()` before using the model.")
 
     def _loss_and_grads(self, ys: list[Any], outs: list[Any], sample_weight: Any) -> tuple:
-        """Step 2: the weighted batch loss, and dL/d(output) (or dL/d(logits)) per output."""
+        """Step 2: the weighted batch loss L, and dL/d(output) (or dL/d(logits)) per output.
+
+        For output i, its loss gives per-sample values lᵢ (n entries: one per sample, or per
+        sample and time step) and dlᵢ; with wᵢ the sample weights (1 when none) and λᵢ the
+        output's loss weight (``sum_over_batch_size``, as Keras):
+
+            Lᵢ = Σ wᵢ·lᵢ / n                   L = Σᵢ λᵢ·Lᵢ
+            dL/dŷᵢ = dlᵢ · wᵢ · λᵢ / n          (wᵢ broadcast along each sample's entries)
+
+        dlᵢ is dl/dŷᵢ, except after the loss' own activation (softmax for the categorical
+        cross-entropies, sigmoid for the binary one): there the loss reads that layer's logits
+        zᵢ and dlᵢ is dl/dzᵢ (``wrt_logits``), so the backward starts at that layer's
+        ``backward_from_logits``.
+        """
         logits = self._output_logits()
         activations = self._output_activations()
-        total: Any = 0.0
-        self._output_losses = [None] * len(self._losses)  # per output, for <name>_loss logs
+        L: Any = 0.0
+        self._output_losses = [None] * len(self._losses)  # Lᵢ per output, for <name>_loss logs
         grads, flags = [], []
         for i, (loss_fn, lw, y, out) in enumerate(zip(self._losses, self._loss_weights, ys,
                                                       outs, strict=True)):
-            # the shortcut only after the loss' own activation (softmax for the categorical,
-            # sigmoid for the binary cross-entropy); otherwise the loss of the outputs
-            z = logits[i] if loss_fn.logits_of == activations[i] else None
-            values, dvalues, wrt_logits = loss_fn.compute(y, out, z)
-            n = values.size
-            if sample_weight is not None:
-                w = backend.to_device(sample_weight, out.dtype)
-                w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
-                batch_loss = (values * w).sum() / n
-                scale = (w * (lw / n))[..., None]
+            z = logits[i] if loss_fn.logits_of == activations[i] else None   # the shortcut?
+            l, dl, wrt_logits = loss_fn.compute(y, out, z)
+            n = l.size
+            if sample_weight is None:
+                L_i = l.sum() / n
+                dL = dl * out.dtype.type(lw / n)
             else:
-                batch_loss = values.sum() / n
-                scale = out.dtype.type(lw / n)
-            total = total + lw * batch_loss
-            self._output_losses[i] = batch_loss
-            grads.append(dvalues * scale)
+                w = backend.to_device(sample_weight, out.dtype)
+                w = w.reshape(w.shape + (1,) * (l.ndim - w.ndim))   # one weight per sample
+                L_i = (l * w).sum() / n
+                dL = dl * (w * (lw / n))[..., None]
+            L = L + lw * L_i
+            self._output_losses[i] = L_i
+            grads.append(dL)
             flags.append(wrt_logits)
-        return total, grads, flags
+        return L, grads, flags
 
     def _update_metrics(self, ys: list[Any], outs: list[Any], loss: Any, n: int,
                         sample_weight: Any) -> None:
@@ -281,19 +306,19 @@ class Model(TrainerMixin, Layer):
             w.zero_grad()
         outs = self._forward(xs, training=True)                              # 1. forward
         loss, grads, wrt_logits = self._loss_and_grads(ys, outs, sample_weight)  # 2. loss
-        self._training_step = True
-        try:
-            self._backward(grads, wrt_logits)                                # 3. backward
-        finally:
-            self._training_step = False
+        self._backward(grads, wrt_logits, input_grads=False)  # 3. backward (xs are data)
+        self._release_caches()   # what backward read is no longer needed: free it first
         params = [w for w in self.trainable_weights if w.grad is not None]
         self.optimizer.apply([w.grad for w in params], params)              # 4. update
         self._update_metrics(ys, outs, loss, int(xs[0].shape[0]), sample_weight)  # 5. metrics
 
     def _release_caches(self) -> None:
-        """Forget what the layers kept for a backward pass. ``predict`` and ``evaluate``
-        never run one: released after each batch, a batch's arrays (the CNN's patch matrix,
-        160 MB at batch 256) are not still held while the next batch computes its own."""
+        """Forget what the layers kept for a backward pass: after a training step's
+        backward, and after each batch of ``predict`` and ``evaluate`` (which never run one).
+        So a batch's arrays (the CNN's patch matrix, 160 MB at batch 256) are not still held
+        while the optimizer update or the next batch computes its own: the tutorial CNN's
+        peak during a step drops from forward caches + the update's temporaries to the
+        forward pass alone."""
         def release(layer: Layer) -> None:
             for sub in layer._sublayers:
                 release(sub)

@@ -12,7 +12,7 @@ from typing import Any
 from minikeras import graph
 from minikeras.layers.core import InputLayer
 from minikeras.layers.layer import Layer
-from minikeras.models.model import Model
+from minikeras.models.model import Model, layer_backward
 
 
 class Sequential(Model):
@@ -143,19 +143,17 @@ class Sequential(Model):
             x = layer.forward(x, training=training)
         return [x]
 
-    def _backward(self, grads: list[Any], wrt_logits: list[bool]) -> list[Any]:
+    def _backward(self, grads: list[Any], wrt_logits: list[bool],
+                  input_grads: bool = True) -> list[Any]:
+        """The chain rule down the stack: the last layer gets dL/d(output) (or dL/dz, its
+        logits' gradient, from a cross-entropy shortcut: ``backward_from_logits``); each
+        layer's dL/d(input) is the dL/d(output) of the layer before it."""
         dy = grads[0]
         last = len(self._layers) - 1
         for i, layer in enumerate(reversed(self._layers)):
-            # The first layer's input is the data: nobody needs its gradient when training.
-            layer.input_grad_needed = not (i == last and self._training_step)
-            try:
-                if i == 0 and wrt_logits[0]:
-                    dy = layer.backward_from_logits(dy)
-                else:
-                    dy = layer.backward(dy)
-            finally:
-                layer.input_grad_needed = True
+            from_logits = i == 0 and wrt_logits[0]
+            input_grad_needed = input_grads or i != last   # the first layer's input is data
+            dy = layer_backward(layer, dy, from_logits, input_grad_needed)
         return [dy]
 
     def _output_logits(self) -> list[Any]:

@@ -37,14 +37,15 @@ class Adadelta(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
-        lr, rho, epsilon = f(learning_rate), f(self.rho), f(self.epsilon)
-        one_minus_rho = f(1 - self.rho)            # rounded once, as Keras does
+        xp, dtype = backend.xp, variable.dtype.type   # constants in the weight's dtype
+        lr, rho, epsilon = dtype(learning_rate), dtype(self.rho), dtype(self.epsilon)
+        one_minus_rho = dtype(1 - self.rho)            # rounded once, as Keras does
+        g = gradient
         i = self._get_variable_index(variable)
         accumulated_grad = self._accumulated_grads[i]
         accumulated_delta_var = self._accumulated_delta_vars[i]
-        accumulated_grad[...] = rho * accumulated_grad + one_minus_rho * (gradient * gradient)
-        delta_var = -(xp.sqrt(accumulated_delta_var + epsilon) * gradient
+        accumulated_grad[...] = rho * accumulated_grad + one_minus_rho * (g * g)
+        delta_var = -(xp.sqrt(accumulated_delta_var + epsilon) * g
                       / xp.sqrt(accumulated_grad + epsilon))
         accumulated_delta_var[...] = (rho * accumulated_delta_var
                                       + one_minus_rho * (delta_var * delta_var))

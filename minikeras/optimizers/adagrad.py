@@ -34,11 +34,12 @@ class Adagrad(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
-        lr, epsilon = f(learning_rate), f(self.epsilon)
+        xp, dtype = backend.xp, variable.dtype.type   # constants in the weight's dtype
+        lr, epsilon = dtype(learning_rate), dtype(self.epsilon)
+        g = gradient
         accumulator = self._accumulators[self._get_variable_index(variable)]
-        accumulator += gradient * gradient
-        variable.value -= lr * gradient / xp.sqrt(accumulator + epsilon)
+        accumulator += g * g
+        variable.value -= lr * g / xp.sqrt(accumulator + epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(),

@@ -19,8 +19,12 @@ class Adam(Optimizer):
         alpha = lr * √(1 - β₂ᵗ) / (1 - β₁ᵗ)      bias correction folded into the step size
         m = m + (g - m) * (1 - β₁)               running mean of g
         v = v + (g² - v) * (1 - β₂)              running mean of g²
-        amsgrad:  v_hat = max(v_hat, v), used for v below
-        w = w - m * alpha / (√v + ε)             (ε added to √v, not bias-corrected)
+        amsgrad:  v_hat = max(v_hat, v)          the largest v so far
+                  w = w - m * alpha / (√v_hat + ε)
+        else:     w = w - m * alpha / (√v + ε)   (ε added to √v, not bias-corrected)
+
+    1 - β₁ and 1 - β₂ are computed in float64 and rounded once to the weight's dtype, as
+    Keras does; every other operation is in the weight's dtype (float32).
 
     Slots (Keras 3's lists): ``self._momentums[i]`` (m), ``self._velocities[i]`` (v),
     ``self._velocity_hats[i]`` (v_hat, when amsgrad).
@@ -42,20 +46,23 @@ class Adam(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
-        lr, beta_1, beta_2, epsilon = (f(learning_rate), f(self.beta_1), f(self.beta_2),
-                                       f(self.epsilon))
+        xp, dtype = backend.xp, variable.dtype.type   # constants in the weight's dtype
+        lr, beta_1, beta_2, epsilon = (dtype(learning_rate), dtype(self.beta_1),
+                                       dtype(self.beta_2), dtype(self.epsilon))
+        one_minus_beta_1, one_minus_beta_2 = dtype(1 - self.beta_1), dtype(1 - self.beta_2)
+        t = dtype(self.iterations + 1)
+        g = gradient
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
-        t = f(self.iterations + 1)
         alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        m += (gradient - m) * f(1 - self.beta_1)   # 1 - β₁ rounded once, as Keras does
-        v += (gradient * gradient - v) * f(1 - self.beta_2)
+        m += (g - m) * one_minus_beta_1
+        v += (g * g - v) * one_minus_beta_2
         if self.amsgrad:
             v_hat = self._velocity_hats[i]
             v_hat[...] = xp.maximum(v_hat, v)
-            v = v_hat
-        variable.value -= m * alpha / (xp.sqrt(v) + epsilon)
+            variable.value -= m * alpha / (xp.sqrt(v_hat) + epsilon)
+        else:
+            variable.value -= m * alpha / (xp.sqrt(v) + epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

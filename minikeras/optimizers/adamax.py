@@ -34,14 +34,16 @@ class Adamax(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
-        lr, beta_1, beta_2, epsilon = (f(learning_rate), f(self.beta_1), f(self.beta_2),
-                                       f(self.epsilon))
+        xp, dtype = backend.xp, variable.dtype.type   # constants in the weight's dtype
+        lr, beta_1, beta_2, epsilon = (dtype(learning_rate), dtype(self.beta_1),
+                                       dtype(self.beta_2), dtype(self.epsilon))
+        one_minus_beta_1 = dtype(1 - self.beta_1)   # rounded once, as Keras does
+        t = dtype(self.iterations + 1)
+        g = gradient
         i = self._get_variable_index(variable)
         m, u = self._m[i], self._u[i]
-        t = f(self.iterations + 1)
-        m += (gradient - m) * f(1 - self.beta_1)   # 1 - β₁ rounded once, as Keras does
-        u[...] = xp.maximum(beta_2 * u, xp.abs(gradient))
+        m += (g - m) * one_minus_beta_1
+        u[...] = xp.maximum(beta_2 * u, xp.abs(g))
         variable.value -= lr * m / ((1 - beta_1**t) * (u + epsilon))
 
     def get_config(self) -> dict[str, Any]:

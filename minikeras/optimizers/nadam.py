@@ -55,26 +55,26 @@ class Nadam(Optimizer):
     def _backend_update_step(self, grads: list[Any], trainable_variables: list[Variable],
                              learning_rate: float) -> None:
         # u_product_t = u_product_{t-1} * u_t, once per step (each update_step reads it)
-        f = self._u_product.dtype.type
-        decay = f(0.96)
-        self._u_product[...] = (self._u_product * self.beta_1
-                                * (1 - 0.5 * decay ** f(self.iterations + 1)))
+        dtype = self._u_product.dtype.type
+        t, decay = dtype(self.iterations + 1), dtype(0.96)
+        self._u_product[...] = self._u_product * self.beta_1 * (1 - 0.5 * decay**t)
         super()._backend_update_step(grads, trainable_variables, learning_rate)
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
-        lr, beta_1, beta_2, epsilon = (f(learning_rate), f(self.beta_1), f(self.beta_2),
-                                       f(self.epsilon))
+        xp, dtype = backend.xp, variable.dtype.type   # constants in the weight's dtype
+        lr, beta_1, beta_2, epsilon = (dtype(learning_rate), dtype(self.beta_1),
+                                       dtype(self.beta_2), dtype(self.epsilon))
+        t, decay, half = dtype(self.iterations + 1), dtype(0.96), dtype(0.5)
+        g = gradient
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
-        t, decay = f(self.iterations + 1), f(0.96)
-        u_t = beta_1 * (1 - f(0.5) * decay**t)
-        u_t_1 = beta_1 * (1 - f(0.5) * decay**(t + 1))
-        u_product_t = f(self._u_product)
+        u_t = beta_1 * (1 - half * decay**t)
+        u_t_1 = beta_1 * (1 - half * decay**(t + 1))
+        u_product_t = dtype(self._u_product)
         u_product_t_1 = u_product_t * u_t_1
-        m += (gradient - m) * (1 - beta_1)
-        v += (gradient * gradient - v) * (1 - beta_2)
-        m_hat = u_t_1 * m / (1 - u_product_t_1) + (1 - u_t) * gradient / (1 - u_product_t)
+        m += (g - m) * (1 - beta_1)
+        v += (g * g - v) * (1 - beta_2)
+        m_hat = u_t_1 * m / (1 - u_product_t_1) + (1 - u_t) * g / (1 - u_product_t)
         v_hat = v / (1 - beta_2**t)
         variable.value -= m_hat * lr / (xp.sqrt(v_hat) + epsilon)
 

@@ -4,9 +4,13 @@ One training step, as ``Model._train_step`` calls it::
 
     optimizer.apply(grads, trainable_variables)
       -> build(new variables)          state arrays (slots) for weights seen the first time
+      -> grads in the weights' dtypes  g.astype(w.dtype): a float64 gradient of a float32
+                                       weight is rounded once, before any formula reads it
       -> _clip_gradients(grads)        clipnorm / global_clipnorm / clipvalue
       -> _apply_weight_decay(vars)     w <- w - w * weight_decay * lr   (if weight_decay)
-      -> _backend_update_step(...)     for each (gradient, variable): update_step(...)
+      -> _backend_update_step(...)     the step's one call over all weights (Nadam advances
+                                       its u_product here, once per step), which calls
+           -> update_step(g, w, lr)    for each (gradient, variable): the optimizer's formula
       -> iterations += 1
 
 Each optimizer (``sgd.py``, ``adam.py``, ...) writes only ``build`` (its slots) and
@@ -254,7 +258,7 @@ class Optimizer:
         then count the step."""
         _check_gradients(type(self).__name__, grads, trainable_variables)
         self.build(trainable_variables)   # slots for weights seen the first time
-        grads = [g.astype(v.value.dtype, copy=False)
+        grads = [g.astype(v.value.dtype, copy=False)   # each gradient in its weight's dtype
                  for g, v in zip(grads, trainable_variables, strict=True)]
         grads = self._clip_gradients(grads)
         self._apply_weight_decay(trainable_variables)
@@ -263,6 +267,8 @@ class Optimizer:
 
     def _backend_update_step(self, grads: list[Any], trainable_variables: list[Variable],
                              learning_rate: float) -> None:
+        """Every weight's ``update_step``, once per step (as Keras' ``_backend_update_step``;
+        an optimizer with per-step state, Nadam, advances it here first)."""
         for gradient, variable in zip(grads, trainable_variables, strict=True):
             self.update_step(gradient, variable, learning_rate)
 

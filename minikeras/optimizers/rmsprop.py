@@ -44,22 +44,25 @@ class RMSprop(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        xp, f = backend.xp, variable.dtype.type   # f(x): x in the weight's dtype (float32)
-        lr, rho, epsilon = f(learning_rate), f(self.rho), f(self.epsilon)
+        xp, dtype = backend.xp, variable.dtype.type   # constants in the weight's dtype
+        lr, rho, epsilon = dtype(learning_rate), dtype(self.rho), dtype(self.epsilon)
+        one_minus_rho = dtype(1 - self.rho)   # rounded once, as Keras does
+        g = gradient
         i = self._get_variable_index(variable)
         v = self._velocities[i]
-        v[...] = rho * v + f(1 - self.rho) * (gradient * gradient)
+        v[...] = rho * v + one_minus_rho * (g * g)
         if self.centered:
             a = self._average_gradients[i]
-            a[...] = rho * a + f(1 - self.rho) * gradient
+            a[...] = rho * a + one_minus_rho * g
             denominator = v - a * a + epsilon
         else:
             denominator = v + epsilon
-        increment = lr * gradient / xp.sqrt(denominator)
+        increment = lr * g / xp.sqrt(denominator)
         if self.momentum > 0:
-            big_m = self._momentums[i]
-            big_m[...] = f(self.momentum) * big_m + increment
-            variable.value -= big_m
+            mu = dtype(self.momentum)
+            M = self._momentums[i]
+            M[...] = mu * M + increment
+            variable.value -= M
         else:
             variable.value -= increment
 

@@ -35,16 +35,17 @@ class SGD(Optimizer):
         return new
 
     def update_step(self, gradient: Any, variable: Variable, learning_rate: float) -> None:
-        f = variable.dtype.type   # f(x): x in the weight's dtype (float32)
-        lr = f(learning_rate)
+        dtype = variable.dtype.type   # constants in the weight's dtype
+        lr = dtype(learning_rate)
+        g = gradient
         if self.momentum == 0:
-            variable.value -= gradient * lr
+            variable.value -= g * lr
             return
-        mu = f(self.momentum)
+        mu = dtype(self.momentum)
         m = self.momentums[self._get_variable_index(variable)]
-        m[...] = m * mu - gradient * lr
+        m[...] = m * mu - g * lr
         if self.nesterov:
-            variable.value += m * mu - gradient * lr
+            variable.value += m * mu - g * lr
         else:
             variable.value += m
 
