@@ -210,7 +210,7 @@ def pool_forms(n: int, h: int, w: int, c: int) -> dict[str, Callable[[], object]
     dy = rng.standard_normal(y.shape, dtype=np.float32)
 
     def layers_form() -> object:
-        winner = ic.window_argmax(windows)
+        winner = ic.window_argmax(windows, y)
         return ic.add_at_window_cells(dy, winner, xpad.shape, (2, 2), (2, 2))
 
     def numpy_argmax() -> object:
