@@ -307,18 +307,14 @@ class Model(TrainerMixin, Layer):
         outs = self._forward(xs, training=True)                              # 1. forward
         loss, grads, wrt_logits = self._loss_and_grads(ys, outs, sample_weight)  # 2. loss
         self._backward(grads, wrt_logits, input_grads=False)  # 3. backward (xs are data)
-        self._release_caches()   # what backward read is no longer needed: free it first
         params = [w for w in self.trainable_weights if w.grad is not None]
         self.optimizer.apply([w.grad for w in params], params)              # 4. update
         self._update_metrics(ys, outs, loss, int(xs[0].shape[0]), sample_weight)  # 5. metrics
 
     def _release_caches(self) -> None:
-        """Forget what the layers kept for a backward pass: after a training step's
-        backward, and after each batch of ``predict`` and ``evaluate`` (which never run one).
-        So a batch's arrays (the CNN's patch matrix, 160 MB at batch 256) are not still held
-        while the optimizer update or the next batch computes its own: the tutorial CNN's
-        peak during a step drops from forward caches + the update's temporaries to the
-        forward pass alone."""
+        """Forget what the layers kept for a backward pass. ``predict`` and ``evaluate``
+        never run one: released after each batch, a batch's arrays (the CNN's patch matrix,
+        160 MB at batch 256) are not still held while the next batch computes its own."""
         def release(layer: Layer) -> None:
             for sub in layer._sublayers:
                 release(sub)
