@@ -97,8 +97,9 @@ class Conv2D(_ActivationMixin, Layer):
 
         dL/dW    = cols^T @ dz          -> reshaped to (kh, kw, C, F)
         dL/dbias = sum of dz over rows
-        dcols    = dz @ W^T             (M, K)
-        dL/dx    = col2im(dcols)        (add each patch gradient back, crop the padding)
+        dL/dx    = col2im(dz @ W^T)     (each patch gradient added back where it was read,
+                                         the padding cropped; computed offset by offset,
+                                         without the (M, K) dz @ W^T: conv_input_grad)
 
     ``self.cache`` is a ``Conv2DCache`` (cols, padded_shape, pads, out_hw, z, y).
     """

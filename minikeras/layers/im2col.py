@@ -203,9 +203,13 @@ def window_argmax(windows: Any, window_max: Any = None) -> Any:
 
         winner[o] = #{k : cells 0..k of window o are all below window_max[o]}
 
-    Counted cell by cell, for every window at once. (NumPy's argmax over the short cell axis
-    copies the windows and runs one inner loop per window: 10x slower on the tutorial CNN's
-    pools.)
+    For example a 2x2 window (cells 0..3) holding [1, 5, 5, 2]: its maximum is 5; cell 0 is
+    below it (count 1), cells 0..1 are not all below it (the count stops), so the winner is
+    cell 1, the first 5, as argmax says. The loop walks the cells in order, for every window
+    at once: ``all_below`` says whether the cells so far are all below the maximum, and
+    each cell for which it still holds adds one to the window's ``winner``. (NumPy's argmax
+    over the short cell axis copies the windows and runs one inner loop per window: 10x
+    slower on the tutorial CNN's pools.)
     """
     xp = backend.xp
     n, oh, ow, ph, pw, c = windows.shape

@@ -10,8 +10,8 @@ so the product for gate k is (a * m_k) W_k. Every function here takes ``masks`` 
 * an array (K, N, d): one mask per gate: [(a * m_1) W_1 | ... | (a * m_K) W_K].
 
 All three are the last expression (a shared mask is m_1 = ... = m_K, no mask is m_k = 1);
-the first two are computed as one matrix product because that is faster. ``tests/test_rnn.py``
-checks each function against that plain per-gate expression.
+the first two are computed as one matrix product because that is faster.
+``tests/test_rnn_dropout.py`` checks each function against that plain per-gate expression.
 
 Shapes: a is (N, d) for one step or (T, N, d) for all steps at once (time-major); the masks
 broadcast over T because Keras draws them once per batch and keeps them for every step.
@@ -26,11 +26,10 @@ from minikeras import backend
 
 def matmul_steps(a: Any, w: Any) -> Any:
     """a_t @ w for every step t at once: (T, N, K) @ (K, M) -> (T, N, M) (or one step,
-    (N, K) @ (K, M)); with one input feature (K == 1) ``backend.matmul`` multiplies instead.
-
-    Why not one (T*N, K) product: NumPy runs a 3-D ``a @ w`` as one small BLAS product per
-    step, each on one thread, where one large product may be split over all cores, and on a
-    busy machine such threads stall waiting for each other (measured: milliseconds instead
+    (N, K) @ (K, M)). It is ``backend.matmul``, which multiplies instead when K == 1 (one
+    input feature). Given a 3-D a, NumPy runs one small BLAS product per step, each on one
+    thread; that is kept on purpose (one (T*N, K) product would be split over all cores,
+    and on a busy machine such threads stall waiting for each other: milliseconds instead
     of 0.1 ms).
     """
     return backend.matmul(a, w)   # K == 1 (one input feature): a broadcast multiply

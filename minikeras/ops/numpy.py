@@ -100,7 +100,8 @@ class Power(_Elementwise):
     """y = a ** b  (element-wise)
 
     da = sum_to_shape(dy · b · a^(b−1), shape of a)
-    db = sum_to_shape(dy · y · log(a), shape of b)
+    db = sum_to_shape(dy · a^b · log(a), shape of b)     (a^b is y, recomputed: the
+                                                        operation keeps no output)
 
     Each only when that argument is a tensor: ``x ** 2`` needs no log(x), which a negative
     x would make NaN.
