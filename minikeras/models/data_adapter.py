@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras import backend
+from minikeras import backend, graph
 from minikeras.utils import validation
 
 
@@ -69,8 +69,6 @@ class DataMixin:
 
     @staticmethod
     def _cast_x(a: Any, arg: str = "x", where: str = "fit()") -> np.ndarray:
-        from minikeras import graph
-
         if graph.is_symbolic(a):
             raise TypeError(
                 f"{where}: a symbolic tensor (from `Input`) was passed as `{arg}`, where data "

@@ -68,8 +68,8 @@ def as_array(value: Any, arg: str, where: str) -> Any:
     if isinstance(value, str | bytes):
         raise ValueError(f"{where}: Invalid dtype for `{arg}`: expected an array of numbers, "
                          f"received the string {value!r}.")
-    if hasattr(value, "__cuda_array_interface__"):
-        a = value
+    if isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__"):
+        a = value   # already an array: only its dtype is left to check
     else:
         try:
             with warnings.catch_warnings():
