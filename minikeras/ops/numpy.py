@@ -185,10 +185,11 @@ class Matmul(Operation):
         return a @ b
 
     def operand_gradients(self, dy: Any, a: Any, b: Any) -> list[Any]:
-        A = a[None, :] if a.ndim == 1 else a
-        B = b[:, None] if b.ndim == 1 else b
-        dY = dy.reshape(dy.shape[:-1] + (1,) + dy.shape[-1:]) if a.ndim == 1 else dy
-        dY = dY[..., None] if b.ndim == 1 else dY
+        A = a[None, :] if a.ndim == 1 else a       # a as a matrix: a 1-D a is a row
+        B = b[:, None] if b.ndim == 1 else b       # b as a matrix: a 1-D b is a column
+        Y_shape = (*broadcast_shape(A.shape[:-2], B.shape[:-2], f"Operation {self.name}"),
+                   A.shape[-2], B.shape[-1])       # the shape of A @ B
+        dY = dy.reshape(Y_shape)                   # dy with the axes a 1-D a or b dropped
         dA = dY @ B.swapaxes(-1, -2)
         dB = A.swapaxes(-1, -2) @ dY
         da = sum_to_shape(dA, A.shape).reshape(a.shape)
