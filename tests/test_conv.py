@@ -236,17 +236,24 @@ def _scatter_col2im(dcols, padded_shape, pads, kernel, out_hw, strides, dilation
     return out[:, top:hp - bottom, left:wp - right, :]
 
 
+def _geometry(kernel, strides, padding, dilation, seed):
+    """An NHWC input of 3 channels and a convolution's normalised kernel size, strides,
+    dilation, padding amounts and output size on it."""
+    layer = Conv2D(1, kernel, strides=strides, padding=padding, dilation_rate=dilation)
+    x = _input("channels_last", c=3, seed=seed)
+    k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
+    pads = ic.padding_amounts(x.shape[1:3], k, s, d, padding)
+    out_hw = tuple(ic.output_length(n, kk, ss, dd, padding)
+                   for n, kk, ss, dd in zip(x.shape[1:3], k, s, d, strict=True))
+    return x, k, s, d, pads, out_hw
+
+
 @pytest.mark.parametrize("kernel,strides,padding,dilation,fmt", _grid(seed=3, count=12))
 def test_col2im_is_the_adjoint_of_im2col(kernel, strides, padding, dilation, fmt):
     """<im2col(pad(x)), g> == <x, col2im(g)> for every x, g (the definition of the adjoint),
     and col2im equals the scatter-add of every patch entry to its cell."""
     del fmt  # im2col works on NHWC; the formats differ only in Conv2D's views
-    layer = Conv2D(1, kernel, strides=strides, padding=padding, dilation_rate=dilation)
-    x = _input("channels_last", c=3, seed=4)
-    k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
-    pads = ic.padding_amounts(x.shape[1:3], k, s, d, padding)
-    out_hw = tuple(ic.output_length(n, kk, ss, dd, padding)
-                   for n, kk, ss, dd in zip(x.shape[1:3], k, s, d, strict=True))
+    x, k, s, d, pads, out_hw = _geometry(kernel, strides, padding, dilation, seed=4)
     xpad = ic.to_padded_nhwc(x, pads, False)
     cols = ic.im2col(xpad, k, out_hw, s, d)
     g = np.random.default_rng(5).standard_normal(cols.shape)
@@ -264,12 +271,7 @@ def test_conv_input_grad_is_col2im_of_dz_times_kernel_transposed(kernel, strides
     col2im(dz @ K.reshape(kh*kw*C, F).T): in float64 to rounding, in float32 to the
     tolerance of a different summation order."""
     del fmt
-    layer = Conv2D(4, kernel, strides=strides, padding=padding, dilation_rate=dilation)
-    x = _input("channels_last", c=3, seed=8)
-    k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
-    pads = ic.padding_amounts(x.shape[1:3], k, s, d, padding)
-    out_hw = tuple(ic.output_length(n, kk, ss, dd, padding)
-                   for n, kk, ss, dd in zip(x.shape[1:3], k, s, d, strict=True))
+    x, k, s, d, pads, out_hw = _geometry(kernel, strides, padding, dilation, seed=8)
     padded_shape = ic.to_padded_nhwc(x, pads, False).shape
     rng = np.random.default_rng(9)
     kern = rng.standard_normal((*k, 3, 4))
