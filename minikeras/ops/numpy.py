@@ -189,7 +189,8 @@ class Matmul(Operation):
         B = b[:, None] if b.ndim == 1 else b       # b as a matrix: a 1-D b is a column
         Y_shape = (*broadcast_shape(A.shape[:-2], B.shape[:-2], f"Operation {self.name}"),
                    A.shape[-2], B.shape[-1])       # the shape of A @ B
-        dY = dy.reshape(Y_shape)                   # dy with the axes a 1-D a or b dropped
+        dY = dy.reshape(Y_shape)                   # dy with the axes that a 1-D a or b
+                                                   # dropped put back
         dA = dY @ B.swapaxes(-1, -2)
         dB = A.swapaxes(-1, -2) @ dY
         da = sum_to_shape(dA, A.shape).reshape(a.shape)
