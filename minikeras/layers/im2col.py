@@ -93,6 +93,14 @@ def to_padded_nhwc(x: Any, pads: Pads, channels_first: bool, value: float = 0.0)
     return out
 
 
+def crop_padding(x_pad: Any, pads: Pads) -> Any:
+    """An NHWC array without the padding ``to_padded_nhwc`` added (a view): the step of a
+    backward pass that drops the gradient landing in the padding."""
+    (top, bottom), (left, right) = pads
+    _, hp, wp, _ = x_pad.shape
+    return x_pad[:, top:hp - bottom, left:wp - right, :]
+
+
 def offset_slice(xpad: Any, ky: int, kx: int, out_hw: tuple[int, int],
                  strides: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> Any:
     """The (N, oh, ow, C) view of the cells that kernel tap (ky, kx) sees, for every output.
@@ -143,7 +151,7 @@ def col2im(dcols: Any, padded_shape: tuple[int, ...], pads: Pads, kernel: tuple[
     of ``im2col`` plus the padded input's shape and the padding it received.
     """
     xp = backend.xp
-    n, hp, wp, c = padded_shape
+    n, _, _, c = padded_shape
     (oh, ow), (kh, kw) = out_hw, kernel
     dpatches = dcols.reshape(n, oh, ow, kh, kw, c)
     dx_pad = xp.zeros(padded_shape, dtype=dcols.dtype)
@@ -151,8 +159,7 @@ def col2im(dcols: Any, padded_shape: tuple[int, ...], pads: Pads, kernel: tuple[
         for kx in range(kw):
             dx_at_offset = offset_slice(dx_pad, ky, kx, out_hw, strides, dilation)
             dx_at_offset += dpatches[:, :, :, ky, kx, :]
-    (top, bottom), (left, right) = pads
-    return dx_pad[:, top:hp - bottom, left:wp - right, :]
+    return crop_padding(dx_pad, pads)
 
 
 def conv_input_grad(dz: Any, kernel: Any, padded_shape: tuple[int, ...], pads: Pads,
@@ -173,15 +180,14 @@ def conv_input_grad(dz: Any, kernel: Any, padded_shape: tuple[int, ...], pads: P
     the 40 MB dcols is never made. ``tests/test_conv.py`` checks it against the plain form.
     """
     xp = backend.xp
-    n, hp, wp, c = padded_shape
+    n, _, _, c = padded_shape
     (oh, ow), (kh, kw) = out_hw, kernel.shape[:2]
     dx_pad = xp.zeros(padded_shape, dtype=dz.dtype)
     for ky in range(kh):
         for kx in range(kw):
             dx_at_offset = offset_slice(dx_pad, ky, kx, out_hw, strides, dilation)
             dx_at_offset += (dz @ kernel[ky, kx].T).reshape(n, oh, ow, c)
-    (top, bottom), (left, right) = pads
-    return dx_pad[:, top:hp - bottom, left:wp - right, :]
+    return crop_padding(dx_pad, pads)
 
 
 # --------------------------------------------------------------------------- window cells

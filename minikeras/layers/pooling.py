@@ -70,9 +70,7 @@ class _Pooling2D(Layer):
         return a.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else a
 
     def _crop(self, dxpad: Any, pads: ic.Pads) -> Any:
-        (top, bottom), (left, right) = pads
-        _, hp, wp, _ = dxpad.shape
-        return self._from_nhwc(dxpad[:, top:hp - bottom, left:wp - right, :])
+        return self._from_nhwc(ic.crop_padding(dxpad, pads))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
