@@ -12,6 +12,7 @@ from minikeras.layers.rnn_ops import (
     gate_products,
     gate_products_input_grad,
     gate_products_weight_grad,
+    gate_views,
 )
 
 
@@ -111,9 +112,9 @@ class GRU(RNNBase):
         z, r, hh = (xp.empty((T, N, u), dtype=xw.dtype) for _ in range(3))
         h = xp.empty((T + 1, N, u), dtype=xw.dtype)             # h[0] = h_0, h[t] = h_t
         h[0] = states0[0]
-        xw_z, xw_r, xw_h = (xw[..., k * u:(k + 1) * u] for k in range(3))   # views of xw,
-        m_z, m_r, m_h = (m[..., k * u:(k + 1) * u] for k in range(3))       # of m
-        p_z, p_r, p_h = (p[..., k * u:(k + 1) * u] for k in range(3))       # and of p
+        xw_z, xw_r, xw_h = gate_views(xw, 3)   # views of xw,
+        m_z, m_r, m_h = gate_views(m, 3)       # of m
+        p_z, p_r, p_h = gate_views(p, 3)       # and of p
         # index t holds step t + 1 of the equations: h[t] is the state it reads
         for t in range(T):
             h_prev, h_t, m_t = h[t], h[t + 1], m[t]                # h_{t-1}, h_t, m_t
@@ -169,9 +170,9 @@ class GRU(RNNBase):
         dp = xp.empty_like(p)                   # dp[t] = dp_t = [dp_z | dp_r | dp_h]
         dm = xp.empty_like(m)                   # dm[t] = dm_t = [dm_z | dm_r | dm_h]
         m_h = m[..., 2 * u:]                                                 # view of m,
-        p_z, p_r, p_h = (p[..., k * u:(k + 1) * u] for k in range(3))       # of p,
-        dp_z, dp_r, dp_h = (dp[..., k * u:(k + 1) * u] for k in range(3))   # of dp
-        dm_z, dm_r, dm_h = (dm[..., k * u:(k + 1) * u] for k in range(3))   # and of dm
+        p_z, p_r, p_h = gate_views(p, 3)       # of p,
+        dp_z, dp_r, dp_h = gate_views(dp, 3)   # of dp
+        dm_z, dm_r, dm_h = gate_views(dm, 3)   # and of dm
         # the derivative factors, for every step at once (see the docstring)
         dsigma_z = ActivationBackward(self.recurrent_activation, p_z, z)    # sigma'(p_z)
         dsigma_r = ActivationBackward(self.recurrent_activation, p_r, r)    # sigma'(p_r)

@@ -14,6 +14,7 @@ from minikeras.layers.rnn_ops import (
     gate_products,
     gate_products_input_grad,
     gate_products_weight_grad,
+    gate_views,
 )
 
 
@@ -121,7 +122,7 @@ class LSTM(RNNBase):
         h = xp.empty((T + 1, N, u), dtype=xw.dtype)             # h[0] = h_0, h[t] = h_t
         phi_c = xp.empty((T, N, u), dtype=xw.dtype)             # phi_c[t-1] = phi(c_t)
         h[0], c[0] = states0
-        z_i, z_f, z_c, z_o = (z[..., k * u:(k + 1) * u] for k in range(4))  # views of z
+        z_i, z_f, z_c, z_o = gate_views(z, 4)  # views of z
         b = self.bias.value if self.use_bias else None
         # index t holds step t + 1 of the equations: h[t] and c[t] are the states it reads
         for t in range(T):
@@ -171,14 +172,13 @@ class LSTM(RNNBase):
         """
         xp = backend.xp
         dY, (dh_next, dc_next), cache = self._unpack_output_grads(grad_output)  # dY[t] = dy_t
-        u = self.units
         act, rec = self.activation, self.recurrent_activation
         W_T = backend.transposed(self.kernel.value)                       # W^T
         U_T = backend.transposed(self.recurrent_kernel.value)             # U^T
         z, i, f, g, o, c, phi_c = cache.z, cache.i, cache.f, cache.g, cache.o, cache.c, cache.phi_c
         dz = xp.empty_like(z)                    # dz[t] = dz_t = [dz_i | dz_f | dz_c | dz_o]
-        z_i, z_f, z_c, z_o = (z[..., k * u:(k + 1) * u] for k in range(4))       # views of z
-        dz_i, dz_f, dz_c, dz_o = (dz[..., k * u:(k + 1) * u] for k in range(4))  # and of dz
+        z_i, z_f, z_c, z_o = gate_views(z, 4)       # views of z
+        dz_i, dz_f, dz_c, dz_o = gate_views(dz, 4)  # and of dz
         # the derivative factors, for every step at once (see the docstring)
         dphi_c = ActivationBackward(act, c[1:], phi_c)                 # phi'(c_t)
         dsigma_i = ActivationBackward(rec, z_i, i)                     # sigma'(z_i)

@@ -41,6 +41,13 @@ def sum_over_steps(a: Any, b: Any) -> Any:
     return (backend.xp.swapaxes(a, 1, 2) @ b).sum(axis=0)
 
 
+def gate_views(a: Any, n_gates: int) -> tuple[Any, ...]:
+    """The blocks of a = [a_1 | ... | a_K] along its last axis, one per gate, as views (no
+    copy): LSTM's z_t = [z_i | z_f | z_c | z_o] gives (z_i, z_f, z_c, z_o)."""
+    width = a.shape[-1] // n_gates
+    return tuple(a[..., k * width:(k + 1) * width] for k in range(n_gates))
+
+
 def _blocks(n_cols: int, masks: Any) -> list[slice]:
     """The column block of each gate: K equal blocks of n_cols // K columns."""
     k = masks.shape[0]
