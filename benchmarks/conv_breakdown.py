@@ -242,6 +242,14 @@ def interleaved(forms: dict[str, Callable[[], object]], rounds: int) -> dict[str
     return times
 
 
+def timing_table(times: dict[str, list[float]], first_column: str,
+                 digits: int = 1) -> list[str]:
+    """A markdown table of each form's median and fastest round (ms), then a blank line."""
+    rows = [f"| {form} | {statistics.median(t):.{digits}f} | {min(t):.{digits}f} |"
+            for form, t in times.items()]
+    return [f"| {first_column} | median, ms | fastest, ms |", "|---|---:|---:|", *rows, ""]
+
+
 def machine_rates(rounds: int) -> tuple[float, float]:
     """(float32 GEMM FLOP/s on 2048^3, copy bytes/s on 64 MB): best of ``rounds``."""
     a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
@@ -304,30 +312,17 @@ def render(rounds: int) -> str:
                   f"(GEMM-only bound of the layer's step: {3 * gemm_ms:.1f} ms). Writing or "
                   f"reading the patch matrix once: {patch_ms:.1f} ms at the copy rate "
                   "(im2col is one read + one write of it; col2im reads it and reads + writes "
-                  "the input gradient once per kernel offset).", "",
-                  "| piece / form | median, ms | fastest, ms |", "|---|---:|---:|"]
-        lines += [f"| {form} | {statistics.median(t):.1f} | {min(t):.1f} |"
-                  for form, t in times.items()]
-        lines.append("")
+                  "the input gradient once per kernel offset).", ""]
+        lines += timing_table(times, "piece / form")
     for name, case in FIRST.items():
-        times = interleaved(first_layer_forms(*case), rounds)
-        lines += [f"## {name}", "", "| piece / form | median, ms | fastest, ms |",
-                  "|---|---:|---:|"]
-        lines += [f"| {form} | {statistics.median(t):.2f} | {min(t):.2f} |"
-                  for form, t in times.items()]
-        lines.append("")
-    times = interleaved(optimizer_forms(), rounds)
-    lines += ["## Adam's update of the tutorial CNN's weights", "",
-              "| piece | median, ms | fastest, ms |", "|---|---:|---:|"]
-    lines += [f"| {form} | {statistics.median(t):.1f} | {min(t):.1f} |"
-              for form, t in times.items()]
-    lines.append("")
+        lines += [f"## {name}", ""]
+        lines += timing_table(interleaved(first_layer_forms(*case), rounds), "piece / form",
+                              digits=2)
+    lines += ["## Adam's update of the tutorial CNN's weights", ""]
+    lines += timing_table(interleaved(optimizer_forms(), rounds), "piece")
     for name, shape in POOLS.items():
-        times = interleaved(pool_forms(*shape), rounds)
-        lines += [f"## {name}", "", "| form | median, ms | fastest, ms |", "|---|---:|---:|"]
-        lines += [f"| {form} | {statistics.median(t):.1f} | {min(t):.1f} |"
-                  for form, t in times.items()]
-        lines.append("")
+        lines += [f"## {name}", ""]
+        lines += timing_table(interleaved(pool_forms(*shape), rounds), "form")
     lines += whole_steps(rounds)
     load1 = os.getloadavg()
     lines.append(f"Load average at the end: {load1[0]:.1f}; finished "
