@@ -139,6 +139,7 @@ class Conv1D(_ActivationMixin, Layer):
         pads = ((0, 0), sequence_padding(length, k, s, d, self.padding))
         image = x[:, :, None, :] if self.data_format == "channels_first" else x[:, None]
         xpad = ic.to_padded_nhwc(image, pads, self.data_format == "channels_first")
+        self.cache = None   # the last step's patch matrix goes before this one is made
         cols = ic.im2col(xpad, (1, k), (1, out_len), (1, s), (1, d))
         z = cols @ self.kernel.value.reshape(-1, self.filters)
         if self.use_bias:

@@ -174,6 +174,7 @@ class Conv2D(_ActivationMixin, Layer):
         pads = ic.padding_amounts((shape[ah], shape[aw]), self.kernel_size, self.strides,
                                   self.dilation_rate, self.padding)
         xpad = ic.to_padded_nhwc(inputs, pads, self.data_format == "channels_first")
+        self.cache = None   # the last step's patch matrix goes before this one is made
         cols = ic.im2col(xpad, self.kernel_size, out_hw, self.strides, self.dilation_rate)
         z = cols @ self.kernel.value.reshape(-1, self.filters)
         if self.use_bias:

@@ -281,6 +281,9 @@ class Functional(Model):
         for node in self._nodes:
             args = [values[id(t)] for t in node.inputs]
             layer = node.layer
+            # the model lets go of this node's last cache now, so that a layer that lets go
+            # of its own before making the next (Conv2D: its patch matrix) frees it
+            self._node_caches.pop(id(node), None)
             out = layer.forward(args if node.multi_input else args[0],
                                 training=bool(node.kwargs.get("training", training)))
             caches[id(node)] = layer.cache        # this call's cache, kept for backward
