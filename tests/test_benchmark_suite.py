@@ -198,3 +198,21 @@ def test_conv_breakdown_forms_compute_the_same_gradients():
     outputs = [fn() for name, fn in pools.items() if name.startswith("max-pool forward")]
     assert len(outputs) == 3 and all(np.array_equal(outputs[0], o) for o in outputs)
     assert len(optimizer_forms()) == 2
+
+
+def test_two_threads_halves_compute_what_the_whole_batch_does():
+    """benchmarks.two_threads times each piece on the whole batch and on its two halves on
+    two threads: the halves, put back together, are the whole batch's result (no timing)."""
+    pytest.importorskip("threadpoolctl")
+    from benchmarks.two_threads import cnn_pieces, on_two_threads
+
+    def as_list(out):  # type: ignore[no-untyped-def]
+        return list(out) if isinstance(out, tuple) else [out]
+
+    for name, (piece, n) in cnn_pieces().items():
+        whole = as_list(piece(slice(0, n)))
+        halves = [as_list(h) for h in on_two_threads(piece, n)()]
+        for k, part in enumerate(whole):
+            joined = np.concatenate([np.asarray(h[k]).reshape(n // 2, -1) for h in halves])
+            np.testing.assert_allclose(joined, np.asarray(part).reshape(n, -1), rtol=1e-5,
+                                       atol=1e-5, err_msg=name)
