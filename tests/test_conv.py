@@ -187,6 +187,24 @@ def test_config_and_alias():
     assert Conv2D(2, 3).name == "conv2d_1"  # the Convolution2D above took "conv2d"
 
 
+def test_legacy_convolution2d_shows_and_saves_itself_as_conv2d(capsys: pytest.CaptureFixture[str]):
+    """Keras 3's Convolution2D is Conv2D: its summary prints "(Conv2D)" and its files say
+    "Conv2D". The Keras 1/2 class (``python -m minikeras.as_keras`` serves it for both names)
+    does the same, and loads back as a plain Conv2D with its 3x3 kernel."""
+    import minikeras as mk
+    from minikeras.layers import serialization
+
+    with pytest.warns(DeprecationWarning):
+        legacy = Convolution2D(2, 3, 3)
+    model = mk.Sequential([mk.Input((6, 6, 1)), legacy])
+    model.summary()
+    assert "(Conv2D)" in capsys.readouterr().out
+    config = serialization.serialize_layer(legacy)
+    assert config["class_name"] == "Conv2D"
+    clone = serialization.deserialize_layer(config)
+    assert type(clone) is Conv2D and clone.kernel_size == (3, 3)
+
+
 def test_frozen_conv_has_no_weight_grads():
     layer = Conv2D(2, 3, trainable=False)
     y = layer(np.ones((1, 5, 5, 1), np.float32))

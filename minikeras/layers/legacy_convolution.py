@@ -21,3 +21,11 @@ class Convolution2D(Conv2D):
 
     # Read by convert_layer_arguments; Conv2D's wrapped __init__ runs with cls=Convolution2D.
     _legacy_positional_kernel = True
+
+
+# Keras 3 has no class of this name (its Convolution2D *is* Conv2D), so its summary prints
+# "(Conv2D)" and its files say "class_name": "Conv2D" for either spelling. This layer shows
+# and saves itself the same way (``type(layer).__name__``: summary, config, error messages),
+# and a saved model loads back as a plain Conv2D, in minikeras and in Keras alike. It stays
+# registered as "Convolution2D" (``minikeras.legacy`` finds it under that name).
+Convolution2D.__name__ = "Conv2D"
