@@ -88,7 +88,7 @@ class KerasFinder(importlib.abc.MetaPathFinder):
                 f"No module named {fullname!r}: `keras` is served by minikeras here "
                 "(minikeras.as_keras), which provides keras.models, keras.layers (+ core, "
                 "convolutional, pooling, recurrent, wrappers, advanced_activations, "
-                "normalization, embeddings, merge), keras.optimizers, keras.utils "
+                "normalization, embeddings, merge), keras.optimizers (+ schedules), keras.utils "
                 "(+ np_utils), keras.datasets.mnist, keras.backend, keras.callbacks, "
                 "keras.activations, keras.initializers, keras.losses, keras.metrics, keras.ops "
                 "(refused: no autodiff).",

@@ -3,9 +3,10 @@
 One file per optimizer, as Keras 3 lays them out: ``optimizer.py`` (the base class: the step
 around the formulas), then ``sgd.py``, ``rmsprop.py``, ``adam.py``, ``adadelta.py``,
 ``adagrad.py``, ``adamax.py``, ``nadam.py``, ``adamw.py``, each an ``update_step`` that
-reads as its docstring's equations. An optimizer owns its state (momentums, velocities...),
-one array per weight, created on the first ``apply``. Layers compute gradients; only the
-optimizer changes weights.
+reads as its docstring's equations; ``schedules.py``, the learning-rate schedules
+(``ExponentialDecay``, ``CosineDecay``...) an optimizer can take as its ``learning_rate``.
+An optimizer owns its state (momentums, velocities...), one array per weight, created on the
+first ``apply``. Layers compute gradients; only the optimizer changes weights.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from minikeras.optimizers import schedules
 from minikeras.optimizers.adadelta import Adadelta
 from minikeras.optimizers.adagrad import Adagrad
 from minikeras.optimizers.adam import Adam
@@ -69,4 +71,5 @@ def get(identifier: Any) -> Optimizer:
 
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LearningRateTypeError",
-           "Nadam", "Optimizer", "RMSprop", "Schedule", "deserialize", "get", "serialize"]
+           "Nadam", "Optimizer", "RMSprop", "Schedule", "deserialize", "get", "schedules",
+           "serialize"]

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from minikeras import backend
+from minikeras.optimizers import schedules
 from minikeras.utils import validation
 from minikeras.variable import Variable
 
@@ -121,11 +122,12 @@ class Optimizer:
     """Base of all optimizers: learning rate, iteration counter, clipping, weight decay and
     the per-weight state (slots).
 
-    Arguments, as Keras 3's: ``learning_rate`` (float, or a callable of the iteration
-    number), ``weight_decay`` (decoupled: w <- w - w * weight_decay * lr before each update),
-    ``clipnorm`` (each gradient's norm at most this), ``clipvalue`` (each entry in
-    [-clipvalue, clipvalue]), ``global_clipnorm`` (the norm of all gradients together at most
-    this), ``name``. Keras 2's ``lr`` and ``decay`` are accepted with a DeprecationWarning.
+    Arguments, as Keras 3's: ``learning_rate`` (float, a ``LearningRateSchedule`` such as
+    ``schedules.ExponentialDecay``, or a callable of the iteration number), ``weight_decay``
+    (decoupled: w <- w - w * weight_decay * lr before each update), ``clipnorm`` (each
+    gradient's norm at most this), ``clipvalue`` (each entry in [-clipvalue, clipvalue]),
+    ``global_clipnorm`` (the norm of all gradients together at most this), ``name``.
+    Keras 2's ``lr`` and ``decay`` are accepted with a DeprecationWarning.
     """
 
     def __init__(self, learning_rate: Any = 0.001, weight_decay: float | None = None,
@@ -169,7 +171,8 @@ class Optimizer:
     # ------------------------------------------------------------------ learning rate
     @property
     def learning_rate(self) -> float:
-        """The current learning rate (as float32, like Keras' variable)."""
+        """The current learning rate (as float32, like Keras' variable); with a schedule,
+        its value at ``iterations``, the rate of the next step (as Keras)."""
         lr = self._learning_rate
         value = lr(self.iterations) if callable(lr) else lr
         if self.decay:
@@ -177,7 +180,16 @@ class Optimizer:
         return float(np.float32(value))
 
     @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
+    def learning_rate(self, value: Any) -> None:
+        if callable(value):   # a schedule replaces whatever was there, as in Keras
+            self._learning_rate = value
+            return
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            raise TypeError(   # Keras' refusal (LearningRateScheduler, ReduceLROnPlateau meet it)
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not settable. "
+                "If you need the learning rate to be settable, you should instantiate the "
+                f"optimizer with a float `learning_rate` argument. Received: {value!r}")
         self._learning_rate = float(value)
 
     lr = learning_rate
@@ -237,12 +249,21 @@ class Optimizer:
         return {id(var): {name: self._slot_lists[name][i] for name in self._slot_names}
                 for i, var in enumerate(self._trainable_variables)}
 
+    def _scalar_variable_names(self) -> list[str]:
+        """The first variables: iterations, then the learning rate, which is a variable only
+        when it is a number (Keras computes a schedule's from iterations, and saves none)."""
+        if callable(self._learning_rate):
+            return ["iterations"]
+        return ["iterations", "learning_rate"]
+
     @property
     def variables(self) -> list[Any]:
-        """Keras order: iterations, learning_rate, the slots in ``_slot_groups`` order, then
-        any scalar state (the order of ``optimizer/vars`` in a Keras weights file)."""
-        out: list[Any] = [np.array(self.iterations, dtype=np.int64),
-                          np.array(self.learning_rate, dtype=np.float32)]
+        """Keras order: iterations, learning_rate (unless a schedule), the slots in
+        ``_slot_groups`` order, then any scalar state (the order of ``optimizer/vars`` in a
+        Keras weights file)."""
+        out: list[Any] = [np.array(self.iterations, dtype=np.int64)]
+        if "learning_rate" in self._scalar_variable_names():
+            out.append(np.array(self.learning_rate, dtype=np.float32))
         for group in self._slot_groups():
             for i in range(len(self._trainable_variables)):
                 out += [self._slot_lists[name][i] for name in group]
@@ -323,10 +344,21 @@ class Optimizer:
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "learning_rate": self.learning_rate,
+        """Keras' keys; a schedule is stored as its ``schedules.serialize`` dict."""
+        learning_rate: Any = self.learning_rate
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            learning_rate = schedules.serialize(self._learning_rate)
+        return {"name": self.name, "learning_rate": learning_rate,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Optimizer:
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, Any] | None = None) -> Optimizer:
+        """``cls(**config)``, a serialized schedule rebuilt first (``custom_objects`` finds a
+        schedule class of the user's own)."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"],
+                                                            custom_objects)
         return cls(**config)

@@ -141,8 +141,9 @@ def load_model(f: Any, source: str, custom_objects: dict | None, compile: bool) 
             names = _decode(og.attrs.get("weight_names", []))
             values = [np.asarray(og[n]) for n in names]
             optimizer = model.optimizer
-            expected = 2 + sum(len(g) for g in optimizer._slot_groups()) * len(
-                model.trainable_weights) + len(optimizer._extra_variables())
+            expected = (len(optimizer._scalar_variable_names())
+                        + sum(len(g) for g in optimizer._slot_groups())
+                        * len(model.trainable_weights) + len(optimizer._extra_variables()))
             if len(values) == expected:
                 plan = (model.trainable_weights, values)
                 weights_h5.check_optimizer(model, plan)

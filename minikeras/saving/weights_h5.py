@@ -69,8 +69,10 @@ def layer_entries(obj: Any, prefix: str = "") -> list[Entry]:
 
 
 def optimizer_state(optimizer: Any) -> list[tuple[Any, str | None]]:
-    """(variable, slot name) pairs in Keras' order; the first two are iterations and lr."""
-    pairs: list[tuple[Any, str | None]] = [(None, "iterations"), (None, "learning_rate")]
+    """(variable, slot name) pairs in Keras' order; first iterations and the learning rate
+    (not saved when it is a schedule, as in Keras)."""
+    pairs: list[tuple[Any, str | None]] = [(None, name)
+                                           for name in optimizer._scalar_variable_names()]
     for group in optimizer._slot_groups():
         for var in optimizer._tracked:
             pairs += [(var, s) for s in group]
@@ -152,15 +154,16 @@ def plan_optimizer(model: Any, h5: Any, source: str, build: bool) -> Any:
         return None
     group = h5["optimizer/vars"]
     stored = len([k for k in group.keys() if k.isdigit()])
-    if stored < 2:   # plain SGD saves only iterations and learning rate: restored too
+    first = len(optimizer._scalar_variable_names())   # iterations (and learning rate)
+    if stored < first:
         return None
     tracked = optimizer._tracked or (model.trainable_weights if build else [])
-    expected = (2 + sum(len(g) for g in optimizer._slot_groups()) * len(tracked)
+    expected = (first + sum(len(g) for g in optimizer._slot_groups()) * len(tracked)
                 + len(optimizer._extra_variables()))
     if expected != stored:
         if not build and not optimizer._tracked:
             warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because "
-                          f"it has 2 variables whereas the saved optimizer has {stored} "
+                          f"it has {first} variables whereas the saved optimizer has {stored} "
                           "variables.", UserWarning, stacklevel=3)
             return None
         raise _fail(source, f"the optimizer state holds {stored} arrays, but this model's "
@@ -195,7 +198,7 @@ def apply_optimizer(model: Any, plan: Any) -> None:
 def check_optimizer(model: Any, plan: Any) -> None:
     """Shape-check the optimizer state before anything is assigned."""
     tracked, values = plan
-    i = 2
+    i = len(model.optimizer._scalar_variable_names())
     for group in model.optimizer._slot_groups():
         for var in tracked:
             for _ in group:

@@ -20,6 +20,7 @@ import warnings
 from typing import Any
 
 import minikeras.optimizers as _opt
+from minikeras._keras_shim.optimizers import schedules
 from minikeras.optimizers import Optimizer, get, serialize
 
 # the first positional argument is the learning rate in Keras 1/2 and 3 alike: no `lr` warning
@@ -104,4 +105,4 @@ LEGACY_NAMES = {cls.__name__.lower(): cls
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer",
            "RMSprop", "adadelta", "adagrad", "adam", "adamax", "get", "nadam", "rmsprop",
-           "serialize", "sgd"]
+           "schedules", "serialize", "sgd"]

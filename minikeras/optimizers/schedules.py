@@ -1,0 +1,435 @@
+"""Learning-rate schedules: the learning rate as a function of the step, as in Keras 3.
+
+An optimizer given a schedule (``Adam(learning_rate=ExponentialDecay(1e-3, 1000, 0.96))``)
+asks it for the learning rate before every step: ``lr = schedule(optimizer.iterations)``,
+``iterations`` being the number of steps already taken (0 for the first step).
+
+Each ``__call__`` computes its docstring's formula one quantity per line, in float32 and in
+the order of operations Keras 3 uses, so that the values are Keras' to the bit (or within one
+float32 unit in the last place, where NumPy's and TensorFlow's ``cos``/``log``/``pow`` round
+differently). Every argument is first rounded to float32, as Keras casts it; a Python
+constant that Keras combines with another Python number first (CosineDecay's ``1 - alpha``)
+is computed in float64 and rounded once, as there.
+
+``serialize(schedule)`` gives Keras' dict (``{"module": "keras.optimizers.schedules",
+"class_name": ..., "config": ..., "registered_name": None}``) and ``deserialize`` reads it
+back, also from a Keras file.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+f32 = np.float32
+
+
+# cos, log and pow of float32 numbers, computed in float64 and rounded once to float32: the
+# float32 value nearest the exact one. TensorFlow (so Keras) calls C's cosf/logf/powf here,
+# which round the same way but for about 1 value in 100 (their error is up to 0.56 unit in
+# the last place); NumPy's own float32 cos/pow differ from both more often.
+def cos32(x: Any) -> np.float32:
+    """cos(x) rounded once to float32."""
+    return f32(np.cos(np.float64(x)))
+
+
+def log32(x: Any) -> np.float32:
+    """log(x) rounded once to float32 (NaN below 0, -inf at 0, as in float32)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return f32(np.log(np.float64(x)))
+
+
+def pow32(x: Any, y: Any) -> np.float32:
+    """x ** y rounded once to float32."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return f32(np.power(np.float64(x), np.float64(y)))
+
+
+def check_number(owner: str, arg: str, value: Any) -> None:
+    """A real number (Python or NumPy, not a bool): Keras fails later, in TensorFlow."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: argument `{arg}` should be a number; received {value!r} "
+                        f"of type {type(value).__name__}.")
+
+
+def check_positive(owner: str, arg: str, value: Any) -> None:
+    """A number of steps > 0 (Keras' check and message, with the schedule named)."""
+    check_number(owner, arg, value)
+    if not value > 0:
+        raise ValueError(f"{owner}: argument `{arg}` must be > 0. Received: {arg}={value}")
+
+
+def check_numbers(owner: str, arg: str, value: Any) -> None:
+    """A list or tuple of numbers."""
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"{owner}: argument `{arg}` should be a list of numbers; received "
+                        f"{value!r} of type {type(value).__name__}.")
+    for item in value:
+        check_number(owner, f"{arg}", item)
+
+
+def warn_if(condition: bool, owner: str, message: str) -> None:
+    """Warn (at the user's line, the first frame outside this file) about a value Keras
+    accepts silently but that is likely a mistake."""
+    if not condition:
+        return
+    frame, level = sys._getframe(), 1
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(f"{owner}: {message}", UserWarning, stacklevel=level)
+
+
+class LearningRateSchedule:
+    """Base class: a schedule is called with the step (``iterations``, an integer from 0)
+    and returns the learning rate, a float32 number. A subclass writes ``__call__(step)`` and
+    ``get_config()`` (its constructor arguments); ``from_config(config)`` is ``cls(**config)``.
+    """
+
+    def __call__(self, step: Any) -> Any:
+        raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' must "
+                                  "override `__call__(self, step)`.")
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' must "
+                                  "override `get_config()` in order to be serializable.")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        return cls(**config)
+
+
+def _check_initial(owner: str, value: Any, arg: str = "initial_learning_rate") -> None:
+    """A number; an integer is computed as a float here, where Keras computes the whole
+    schedule in integers (ExponentialDecay(1, 10, 0.9) is 0 from step 1 there)."""
+    check_number(owner, arg, value)
+    warn_if(isinstance(value, int | np.integer), owner,
+            f"{arg}={value!r} is an integer: Keras computes the schedule in integer "
+            f"arithmetic then (its rates round to 0); minikeras computes it in float32. "
+            f"Write {float(value)!r}.")
+    warn_if(not value >= 0, owner, f"{arg}={value!r} is negative or NaN: the weights would "
+            "move up the gradient.")
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """The rate multiplied by ``decay_rate`` every ``decay_steps`` steps::
+
+        p = step / decay_steps                  (floor(p) when staircase: a step function)
+        lr = initial_learning_rate * decay_rate ** p
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
+        owner = type(self).__name__
+        _check_initial(owner, initial_learning_rate)
+        check_positive(owner, "decay_steps", decay_steps)
+        check_number(owner, "decay_rate", decay_rate)
+        warn_if(not decay_rate > 0, owner, f"decay_rate={decay_rate!r} is not positive: "
+                "decay_rate ** p is NaN at fractional p (use staircase) or flips sign.")
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+
+    def __call__(self, step: Any) -> np.float32:
+        initial_learning_rate = f32(self.initial_learning_rate)
+        decay_steps, decay_rate = f32(self.decay_steps), f32(self.decay_rate)
+        step = f32(step)
+        p = step / decay_steps
+        if self.staircase:
+            p = np.floor(p)
+        return initial_learning_rate * pow32(decay_rate, p)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """``values[0]`` up to step ``boundaries[0]`` (included), ``values[1]`` up to
+    ``boundaries[1]``, ..., ``values[-1]`` after the last boundary. As in Keras, the value is
+    a sum of indicators, one per interval::
+
+        lr = values[0] * [step <= b[0]] + values[-1] * [step > b[-1]]
+             + sum over i of values[i] * [b[i-1] < step <= b[i]]
+
+    (unsorted boundaries make intervals overlap and their values add up: warned).
+    """
+
+    def __init__(self, boundaries: list[float], values: list[float],
+                 name: str = "PiecewiseConstant") -> None:
+        owner = type(self).__name__
+        check_numbers(owner, "boundaries", boundaries)
+        check_numbers(owner, "values", values)
+        if len(boundaries) != len(values) - 1:
+            raise ValueError(
+                f"{owner}: the length of boundaries should be 1 less than the length of "
+                f"values. Received: boundaries={boundaries} of length {len(boundaries)}, and "
+                f"values={values} of length {len(values)}.")
+        if not boundaries:   # Keras accepts it, then fails on the first call (IndexError)
+            raise ValueError(f"{owner}: argument `boundaries` should hold at least one step "
+                             f"(for a constant rate, pass a float). Received: boundaries=[]")
+        warn_if(list(boundaries) != sorted(boundaries), owner,
+                f"boundaries={boundaries} are not increasing: where intervals overlap, their "
+                "values add up (as in Keras).")
+        self.boundaries, self.values, self.name = boundaries, values, name
+
+    def __call__(self, step: Any) -> np.float32:
+        b, values = self.boundaries, [f32(v) for v in self.values]
+        step = float(step)   # compared exactly, as Keras does for an integer step
+        first = f32(step <= b[0]) * values[0]
+        last = f32(step > b[-1]) * values[-1]
+        lr = f32(0) + first + last
+        for low, high, value in zip(b[:-1], b[1:], values[1:-1], strict=True):
+            lr = lr + f32(low < step <= high) * value
+        return lr
+
+    def get_config(self) -> dict[str, Any]:
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From ``initial_learning_rate`` to ``end_learning_rate`` in ``decay_steps`` steps
+    along a polynomial of degree ``power`` (1: a straight line), then constant::
+
+        step = min(step, decay_steps)
+        cycle:  decay_steps = decay_steps * ceil(step / decay_steps)   (1 at step 0),
+                step not capped: the decay starts again at each multiple of decay_steps
+        p = step / decay_steps
+        lr = (initial_learning_rate - end_learning_rate) * (1 - p) ** power
+             + end_learning_rate
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float,
+                 end_learning_rate: float = 0.0001, power: float = 1.0, cycle: bool = False,
+                 name: str = "PolynomialDecay") -> None:
+        owner = type(self).__name__
+        _check_initial(owner, initial_learning_rate)
+        check_positive(owner, "decay_steps", decay_steps)
+        check_number(owner, "end_learning_rate", end_learning_rate)
+        check_number(owner, "power", power)
+        warn_if(not power >= 0, owner, f"power={power!r} is negative: (1 - p) ** power "
+                "grows to infinity at the end of the decay.")
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.end_learning_rate, self.power = end_learning_rate, power
+        self.cycle, self.name = cycle, name
+
+    def __call__(self, step: Any) -> np.float32:
+        initial_learning_rate = f32(self.initial_learning_rate)
+        end_learning_rate, power = f32(self.end_learning_rate), f32(self.power)
+        step, decay_steps = f32(step), f32(self.decay_steps)
+        if self.cycle:
+            multiplier = f32(1) if step == 0 else np.ceil(step / decay_steps)
+            decay_steps = decay_steps * multiplier
+        else:
+            step = np.minimum(step, decay_steps)
+        p = step / decay_steps
+        decayed = pow32(f32(1) - p, power)
+        return (initial_learning_rate - end_learning_rate) * decayed + end_learning_rate
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle, "name": self.name}
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """The rate divided by 1 + decay_rate every ``decay_steps`` steps, as 1/t::
+
+        p = step / decay_steps                  (floor(p) when staircase)
+        lr = initial_learning_rate / (1 + decay_rate * p)
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str = "InverseTimeDecay") -> None:
+        owner = type(self).__name__
+        _check_initial(owner, initial_learning_rate)
+        check_positive(owner, "decay_steps", decay_steps)
+        check_number(owner, "decay_rate", decay_rate)
+        warn_if(not decay_rate >= 0, owner, f"decay_rate={decay_rate!r} is negative: "
+                "1 + decay_rate * p reaches 0 (an infinite rate), then turns negative.")
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+
+    def __call__(self, step: Any) -> np.float32:
+        initial_learning_rate = f32(self.initial_learning_rate)
+        decay_steps, decay_rate = f32(self.decay_steps), f32(self.decay_rate)
+        step = f32(step)
+        p = step / decay_steps
+        if self.staircase:
+            p = np.floor(p)
+        denominator = f32(1) + decay_rate * p
+        return initial_learning_rate / denominator
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Half a cosine from the rate down to ``alpha`` times it, in ``decay_steps`` steps
+    (Loshchilov & Hutter, SGDR), after an optional linear warmup::
+
+        no warmup (warmup_target None):
+            step = min(step, decay_steps)
+            lr = initial_learning_rate * decayed(step)
+        warmup:
+            step = min(step, warmup_steps + decay_steps)
+            step < warmup_steps:  lr = (warmup_target - initial_learning_rate)
+                                       * (step / warmup_steps) + initial_learning_rate
+            otherwise:            lr = warmup_target * decayed(step - warmup_steps)
+        where
+            completed_fraction = step / decay_steps
+            cosine_decayed = 0.5 * (1 + cos(pi * completed_fraction))
+            decayed = (1 - alpha) * cosine_decayed + alpha
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, alpha: float = 0.0,
+                 name: str = "CosineDecay", warmup_target: float | None = None,
+                 warmup_steps: float = 0) -> None:
+        owner = type(self).__name__
+        _check_initial(owner, initial_learning_rate)
+        check_positive(owner, "decay_steps", decay_steps)
+        check_number(owner, "alpha", alpha)
+        check_number(owner, "warmup_steps", warmup_steps)
+        if warmup_target is not None:
+            _check_initial(owner, warmup_target, "warmup_target")
+        warn_if(not 0 <= alpha <= 1, owner, f"alpha={alpha!r} is outside [0, 1]: the final "
+                "rate, alpha * the rate, is then not between 0 and the rate.")
+        warn_if(warmup_steps < 0, owner, f"warmup_steps={warmup_steps!r} is negative: the "
+                "decay then starts |warmup_steps| steps in, with no warmup.")
+        warn_if(warmup_target is None and warmup_steps != 0, owner,
+                f"warmup_steps={warmup_steps!r} is ignored without `warmup_target` (as in "
+                "Keras): pass warmup_target=<the rate to warm up to>.")
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.alpha, self.name = alpha, name
+        self.warmup_target, self.warmup_steps = warmup_target, warmup_steps
+
+    def _decay(self, step: np.float32, decay_steps: np.float32,
+               decay_from: np.float32) -> np.float32:
+        completed_fraction = step / decay_steps
+        cosine_decayed = f32(0.5) * (f32(1) + cos32(f32(math.pi) * completed_fraction))
+        decayed = f32(1 - self.alpha) * cosine_decayed + f32(self.alpha)
+        return decay_from * decayed
+
+    def __call__(self, step: Any) -> np.float32:
+        initial_learning_rate = f32(self.initial_learning_rate)
+        decay_steps, step = f32(self.decay_steps), f32(step)
+        if self.warmup_target is None:
+            step = np.minimum(step, decay_steps)
+            return self._decay(step, decay_steps, initial_learning_rate)
+        warmup_target, warmup_steps = f32(self.warmup_target), f32(self.warmup_steps)
+        step = np.minimum(step, decay_steps + warmup_steps)
+        if step < warmup_steps:
+            completed_fraction = step / warmup_steps
+            total_step_delta = warmup_target - initial_learning_rate
+            return total_step_delta * completed_fraction + initial_learning_rate
+        return self._decay(step - warmup_steps, decay_steps, warmup_target)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
+                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay that restarts (SGDR): the i-th period lasts first_decay_steps * t_mul**i
+    steps and starts from initial_learning_rate * m_mul**i::
+
+        completed_fraction = step / first_decay_steps       (in first periods)
+        t_mul == 1:  i_restart = floor(completed_fraction)
+                     completed_fraction = completed_fraction - i_restart
+        otherwise:   i_restart = floor(log(1 - completed_fraction * (1 - t_mul)) / log(t_mul))
+                     sum_r = (1 - t_mul ** i_restart) / (1 - t_mul)   (periods before it)
+                     completed_fraction = (completed_fraction - sum_r) / t_mul ** i_restart
+        m_fac = m_mul ** i_restart
+        cosine_decayed = 0.5 * m_fac * (1 + cos(pi * completed_fraction))
+        decayed = (1 - alpha) * cosine_decayed + alpha
+        lr = initial_learning_rate * decayed
+    """
+
+    def __init__(self, initial_learning_rate: float, first_decay_steps: float,
+                 t_mul: float = 2.0, m_mul: float = 1.0, alpha: float = 0.0,
+                 name: str = "SGDRDecay") -> None:
+        owner = type(self).__name__
+        _check_initial(owner, initial_learning_rate)
+        check_positive(owner, "first_decay_steps", first_decay_steps)
+        for arg, value in (("t_mul", t_mul), ("m_mul", m_mul), ("alpha", alpha)):
+            check_number(owner, arg, value)
+        warn_if(not t_mul >= 1, owner, f"t_mul={t_mul!r} is below 1: the periods shrink, "
+                "and past their finite total the rate is NaN.")
+        warn_if(not m_mul >= 0, owner, f"m_mul={m_mul!r} is negative: the rate flips sign "
+                "at every restart.")
+        warn_if(not 0 <= alpha <= 1, owner, f"alpha={alpha!r} is outside [0, 1]: the final "
+                "rate, alpha * the rate, is then not between 0 and the rate.")
+        self.initial_learning_rate, self.first_decay_steps = (initial_learning_rate,
+                                                              first_decay_steps)
+        self._t_mul, self._m_mul, self.alpha, self.name = t_mul, m_mul, alpha, name
+
+    def __call__(self, step: Any) -> np.float32:
+        initial_learning_rate = f32(self.initial_learning_rate)
+        first_decay_steps, alpha = f32(self.first_decay_steps), f32(self.alpha)
+        t_mul, m_mul = f32(self._t_mul), f32(self._m_mul)
+        step = f32(step)
+        completed_fraction = step / first_decay_steps
+        if t_mul == 1:
+            i_restart = np.floor(completed_fraction)
+            completed_fraction = completed_fraction - i_restart
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):  # NaN past t_mul < 1's end
+                i_restart = np.floor(
+                    log32(f32(1) - completed_fraction * (f32(1) - t_mul)) / log32(t_mul))
+                sum_r = (f32(1) - pow32(t_mul, i_restart)) / (f32(1) - t_mul)
+                completed_fraction = (completed_fraction - sum_r) / pow32(t_mul, i_restart)
+        m_fac = pow32(m_mul, i_restart)
+        cosine_decayed = f32(0.5) * m_fac * (f32(1) + cos32(f32(math.pi) * completed_fraction))
+        decayed = (f32(1) - alpha) * cosine_decayed + alpha
+        return initial_learning_rate * decayed
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self._t_mul,
+                "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
+
+
+ALL_OBJECTS: dict[str, type[LearningRateSchedule]] = {
+    cls.__name__: cls for cls in (LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay,
+                                  PolynomialDecay, InverseTimeDecay, CosineDecay,
+                                  CosineDecayRestarts)}
+
+
+def serialize(learning_rate_schedule: LearningRateSchedule) -> dict[str, Any]:
+    """Keras' dict for a schedule: module, class name, ``get_config()``, registered name (a
+    schedule of the user's own: its module (None for ``__main__``) and its class name as
+    ``"registered_name"``)."""
+    cls = type(learning_rate_schedule)
+    own = ALL_OBJECTS.get(cls.__name__) is cls
+    module = "keras.optimizers.schedules" if own else cls.__module__
+    return {"module": None if module == "__main__" else module,
+            "class_name": cls.__name__, "config": learning_rate_schedule.get_config(),
+            "registered_name": None if own else cls.__name__}
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+                ) -> LearningRateSchedule:
+    """The schedule a ``serialize`` dict (minikeras' or Keras') describes; a schedule class
+    of the user's own is found in ``custom_objects`` by class or registered name."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise TypeError(f"deserialize: expected a dict with a 'class_name' (from serialize); "
+                        f"received {config!r}.")
+    custom = custom_objects or {}
+    name, registered = config["class_name"], config.get("registered_name")
+    cls = custom.get(registered) or custom.get(name) or ALL_OBJECTS.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown learning rate schedule class_name {name!r}: expected one of "
+                         f"{sorted(ALL_OBJECTS)}, or a class passed in `custom_objects`.")
+    return cls.from_config(dict(config.get("config", {})))
+
+
+__all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
+           "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "deserialize",
+           "serialize"]
