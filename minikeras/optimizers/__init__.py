@@ -3,7 +3,7 @@
 One file per optimizer, as Keras 3 lays them out: ``optimizer.py`` (the base class: the step
 around the formulas), then ``sgd.py``, ``rmsprop.py``, ``adam.py``, ``adadelta.py``,
 ``adagrad.py``, ``adamax.py``, ``nadam.py``, ``adamw.py``, each an ``update_step`` that
-reads as its docstring's equations; ``schedules.py``, the learning-rate schedules
+reads as its docstring's equations; ``schedules/``, the learning-rate schedules
 (``ExponentialDecay``, ``CosineDecay``...) an optimizer can take as its ``learning_rate``.
 An optimizer owns its state (momentums, velocities...), one array per weight, created on the
 first ``apply``. Layers compute gradients; only the optimizer changes weights.

@@ -1,87 +1,24 @@
-"""Learning-rate schedules: the learning rate as a function of the step, as in Keras 3.
-
-An optimizer given a schedule (``Adam(learning_rate=ExponentialDecay(1e-3, 1000, 0.96))``)
-asks it for the learning rate before every step: ``lr = schedule(optimizer.iterations)``,
-``iterations`` being the number of steps already taken (0 for the first step).
-
-Each ``__call__`` computes its docstring's formula one quantity per line, in float32 and in
-the order of operations Keras 3 uses, so that the values are Keras' to the bit (or within one
-float32 unit in the last place, where NumPy's and TensorFlow's ``cos``/``log``/``pow`` round
-differently). Every argument is first rounded to float32, as Keras casts it; a Python
-constant that Keras combines with another Python number first (CosineDecay's ``1 - alpha``)
-is computed in float64 and rounded once, as there.
-
-``serialize(schedule)`` gives Keras' dict (``{"module": "keras.optimizers.schedules",
-"class_name": ..., "config": ..., "registered_name": None}``) and ``deserialize`` reads it
-back, also from a Keras file.
-"""
+"""The schedules: ``LearningRateSchedule`` and Keras 3's six, each docstring with its formula
+and ``__call__`` computing it one quantity per line in Keras' float32 order (Keras' file of the
+same name: ``keras/src/optimizers/schedules/learning_rate_schedule.py``)."""
 
 from __future__ import annotations
 
 import math
-import numbers
-import sys
-import warnings
 from typing import Any
 
 import numpy as np
 
-f32 = np.float32
-
-
-# cos, log and pow of float32 numbers, computed in float64 and rounded once to float32: the
-# float32 value nearest the exact one. TensorFlow (so Keras) calls C's cosf/logf/powf here,
-# which round the same way but for about 1 value in 100 (their error is up to 0.56 unit in
-# the last place); NumPy's own float32 cos/pow differ from both more often.
-def cos32(x: Any) -> np.float32:
-    """cos(x) rounded once to float32."""
-    return f32(np.cos(np.float64(x)))
-
-
-def log32(x: Any) -> np.float32:
-    """log(x) rounded once to float32 (NaN below 0, -inf at 0, as in float32)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return f32(np.log(np.float64(x)))
-
-
-def pow32(x: Any, y: Any) -> np.float32:
-    """x ** y rounded once to float32."""
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return f32(np.power(np.float64(x), np.float64(y)))
-
-
-def check_number(owner: str, arg: str, value: Any) -> None:
-    """A real number (Python or NumPy, not a bool): Keras fails later, in TensorFlow."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: argument `{arg}` should be a number; received {value!r} "
-                        f"of type {type(value).__name__}.")
-
-
-def check_positive(owner: str, arg: str, value: Any) -> None:
-    """A number of steps > 0 (Keras' check and message, with the schedule named)."""
-    check_number(owner, arg, value)
-    if not value > 0:
-        raise ValueError(f"{owner}: argument `{arg}` must be > 0. Received: {arg}={value}")
-
-
-def check_numbers(owner: str, arg: str, value: Any) -> None:
-    """A list or tuple of numbers."""
-    if not isinstance(value, list | tuple):
-        raise TypeError(f"{owner}: argument `{arg}` should be a list of numbers; received "
-                        f"{value!r} of type {type(value).__name__}.")
-    for item in value:
-        check_number(owner, f"{arg}", item)
-
-
-def warn_if(condition: bool, owner: str, message: str) -> None:
-    """Warn (at the user's line, the first frame outside this file) about a value Keras
-    accepts silently but that is likely a mistake."""
-    if not condition:
-        return
-    frame, level = sys._getframe(), 1
-    while frame.f_back is not None and frame.f_code.co_filename == __file__:
-        frame, level = frame.f_back, level + 1
-    warnings.warn(f"{owner}: {message}", UserWarning, stacklevel=level)
+from minikeras.optimizers.schedules.checks import (
+    check_number,
+    check_numbers,
+    check_positive,
+    cos32,
+    f32,
+    log32,
+    pow32,
+    warn_if,
+)
 
 
 class LearningRateSchedule:
@@ -394,42 +331,3 @@ class CosineDecayRestarts(LearningRateSchedule):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "first_decay_steps": self.first_decay_steps, "t_mul": self._t_mul,
                 "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
-
-
-ALL_OBJECTS: dict[str, type[LearningRateSchedule]] = {
-    cls.__name__: cls for cls in (LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay,
-                                  PolynomialDecay, InverseTimeDecay, CosineDecay,
-                                  CosineDecayRestarts)}
-
-
-def serialize(learning_rate_schedule: LearningRateSchedule) -> dict[str, Any]:
-    """Keras' dict for a schedule: module, class name, ``get_config()``, registered name (a
-    schedule of the user's own: its module (None for ``__main__``) and its class name as
-    ``"registered_name"``)."""
-    cls = type(learning_rate_schedule)
-    own = ALL_OBJECTS.get(cls.__name__) is cls
-    module = "keras.optimizers.schedules" if own else cls.__module__
-    return {"module": None if module == "__main__" else module,
-            "class_name": cls.__name__, "config": learning_rate_schedule.get_config(),
-            "registered_name": None if own else cls.__name__}
-
-
-def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None
-                ) -> LearningRateSchedule:
-    """The schedule a ``serialize`` dict (minikeras' or Keras') describes; a schedule class
-    of the user's own is found in ``custom_objects`` by class or registered name."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise TypeError(f"deserialize: expected a dict with a 'class_name' (from serialize); "
-                        f"received {config!r}.")
-    custom = custom_objects or {}
-    name, registered = config["class_name"], config.get("registered_name")
-    cls = custom.get(registered) or custom.get(name) or ALL_OBJECTS.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown learning rate schedule class_name {name!r}: expected one of "
-                         f"{sorted(ALL_OBJECTS)}, or a class passed in `custom_objects`.")
-    return cls.from_config(dict(config.get("config", {})))
-
-
-__all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
-           "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "deserialize",
-           "serialize"]
