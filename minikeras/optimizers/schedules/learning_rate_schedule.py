@@ -49,7 +49,7 @@ def _check_initial(owner: str, value: Any, arg: str = "initial_learning_rate") -
             f"arithmetic then (its rates round to 0); minikeras computes it in float32. "
             f"Write {float(value)!r}.")
     warn_if(not value >= 0, owner, f"{arg}={value!r} is negative or NaN: the weights would "
-            "move up the gradient.")
+            "move up the gradient (or turn NaN).")
 
 
 class ExponentialDecay(LearningRateSchedule):
