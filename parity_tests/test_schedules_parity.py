@@ -1,13 +1,14 @@
 """Learning-rate schedules against real Keras 3: values, training, configs and ``.keras`` files.
 
-* every schedule's value at steps 0..1499 (and a few far steps), in many configurations:
+* every schedule's value at steps 0..599 (and far steps up to 100000), in many configurations:
   staircase, cycle, warmup, restarts with t_mul = 1 and != 1, m_mul, alpha. Keras computes in
   float32 with TensorFlow's cos/log/pow, which are C's cosf/logf/powf (error up to 0.56 unit
   in the last place); minikeras rounds the exact value once. So most values are the same bits
   and the others differ by the one-unit difference of a cos/log/pow, amplified at most a few
   times where the formula subtracts (1 + cos near -1): asserted as >= 97% of the steps
-  identical and none more than 4 units apart (``ULP_MAX``). Measured: 99.7% identical, at
-  most 3 units (printed with ``pytest -s``). Values TensorFlow flushes to zero (below
+  identical and none more than 4 units apart (``ULP_MAX``). Measured: 14 of 18
+  configurations identical at every step, the others 99.2% to 99.8%, at most 2 units
+  (printed with ``pytest -s``). Values TensorFlow flushes to zero (below
   float32's smallest normal number, 1.2e-38) are the one other difference, left out with
   that reason;
 * 25 training steps of a small MLP, SGD + ExponentialDecay and Adam + CosineDecay with
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.parity
 ULP_MAX, SAME_MIN = 4, 0.97
 LOSS_RTOL, WEIGHT_ATOL = 1e-5, 2e-6
 TINY = np.finfo(np.float32).tiny
-STEPS = list(range(1500)) + [2000, 5000, 10**5]
+STEPS = list(range(600)) + [700, 1000, 1500, 2000, 5000, 10**5]
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("ExponentialDecay", {"initial_learning_rate": 1e-3, "decay_steps": 1000,
