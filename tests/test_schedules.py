@@ -226,6 +226,15 @@ def test_config_round_trips(schedule: Any) -> None:
     assert [back(s) for s in (0, 7, 33)] == [schedule(s) for s in (0, 7, 33)]
 
 
+def test_numpy_numbers_serialize_as_python_numbers() -> None:
+    """As Keras does: np.float32(0.1) is written 0.10000000149011612, and JSON can hold it."""
+    data = S.serialize(S.PiecewiseConstantDecay([np.int64(10)], [np.float32(0.1), 0.05]))
+    assert data["config"]["boundaries"] == [10] and data["config"]["values"] == [
+        0.10000000149011612, 0.05]
+    assert all(type(v) in (int, float) for v in data["config"]["values"]
+               + data["config"]["boundaries"])
+
+
 def test_keras_config_keys_and_defaults() -> None:
     assert S.CosineDecay(0.1, 10).get_config() == {
         "initial_learning_rate": 0.1, "decay_steps": 10, "alpha": 0.0, "name": "CosineDecay",

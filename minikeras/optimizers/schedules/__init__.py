@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minikeras.optimizers.schedules.checks import cos32, log32, pow32
 from minikeras.optimizers.schedules.learning_rate_schedule import (
     CosineDecay,
@@ -47,8 +49,20 @@ def serialize(learning_rate_schedule: LearningRateSchedule) -> dict[str, Any]:
     own = ALL_OBJECTS.get(cls.__name__) is cls
     module = "keras.optimizers.schedules" if own else cls.__module__
     return {"module": None if module == "__main__" else module,
-            "class_name": cls.__name__, "config": learning_rate_schedule.get_config(),
+            "class_name": cls.__name__, "config": _plain(learning_rate_schedule.get_config()),
             "registered_name": None if own else cls.__name__}
+
+
+def _plain(value: Any) -> Any:
+    """NumPy numbers as Python ones, in lists and dicts too (as Keras serializes them), so
+    that the config can be written as JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return value
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None
