@@ -98,7 +98,10 @@ class Dot(Layer):
         self.compute_output_shape(input_shape)
 
     def check_input_shape(self, shape: Any, index: int = 0) -> None:
-        self.compute_output_shape(shape)
+        # the pair is checked as a whole (a graph also calls this once per input's shape;
+        # a lone tensor is refused by ``build``/``compute_output_shape``)
+        if isinstance(shape, list):
+            self.compute_output_shape(shape)
 
     # ------------------------------------------------------------------ forward / backward
     def _l2_normalize(self, x: Any) -> tuple[Any, Any, Any]:
