@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np  # the layer's own seeded host generator
 
 from minikeras import backend
+from minikeras.layers import argument_checks
 from minikeras.layers.layer import Layer
 from minikeras.utils import validation
 
@@ -72,10 +73,9 @@ class GaussianDropout(Layer):
     ``dx = dy ⊙ m``."""
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
-        validation.check_rate(rate, "rate", "GaussianDropout")
+        self.rate = argument_checks.rate("GaussianDropout", rate)
         self._rng = _seeded("GaussianDropout", seed)
         super().__init__(**kwargs)
-        self.rate = float(rate)
         self.seed = seed
 
     def forward(self, inputs: Any, training: bool = False) -> Any:

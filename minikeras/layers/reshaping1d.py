@@ -16,18 +16,18 @@ from minikeras import backend
 from minikeras.layers.layer import InputSpec, Layer, Shape
 
 
-def _pair_of_non_negative_ints(value: Any, name: str) -> tuple[int, int]:
+def _pair_of_non_negative_ints(layer: str, value: Any, name: str) -> tuple[int, int]:
     """An int (both ends) or a pair of ints, all >= 0, as Keras' ``standardize_tuple``."""
     def is_int(v: Any) -> bool:
         return isinstance(v, Integral) and not isinstance(v, bool)
 
     pair = (value, value) if is_int(value) else value
     if not isinstance(pair, list | tuple) or len(pair) != 2 or not all(is_int(v) for v in pair):
-        raise ValueError(f"The `{name}` argument must be a tuple of 2 integers. Received "
-                         f"{name}={value!r}")
+        raise ValueError(f"{layer}: the `{name}` argument must be a tuple of 2 integers. "
+                         f"Received {name}={value!r}")
     if min(pair) < 0:
-        raise ValueError(f"The `{name}` argument must be a tuple of 2 integers. Received "
-                         f"{name}={value!r}, including values that do not satisfy "
+        raise ValueError(f"{layer}: the `{name}` argument must be a tuple of 2 integers. "
+                         f"Received {name}={value!r}, including values that do not satisfy "
                          "`value >= 0`")
     return int(pair[0]), int(pair[1])
 
@@ -55,7 +55,7 @@ class ZeroPadding1D(_Sequence1D):
 
     def __init__(self, padding: Any = 1, data_format: str | None = None,
                  **kwargs: Any) -> None:
-        self.padding = _pair_of_non_negative_ints(padding, "padding")
+        self.padding = _pair_of_non_negative_ints("ZeroPadding1D", padding, "padding")
         super().__init__(**kwargs)
         self.data_format = backend.standardize_data_format(data_format)
         self.steps_axis = 2 if self.data_format == "channels_first" else 1
@@ -90,7 +90,7 @@ class Cropping1D(_Sequence1D):
     """Cut ``cropping = (start, end)`` steps off the ends of each sequence."""
 
     def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
-        self.cropping = _pair_of_non_negative_ints(cropping, "cropping")
+        self.cropping = _pair_of_non_negative_ints("Cropping1D", cropping, "cropping")
         super().__init__(**kwargs)
         self.input_spec = InputSpec(ndim=3)
 

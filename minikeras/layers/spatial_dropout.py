@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np  # the layer's own seeded host generator
 
 from minikeras import backend
+from minikeras.layers import argument_checks
 from minikeras.layers.layer import InputSpec, Layer, Shape
 from minikeras.utils import validation
 
@@ -29,11 +30,10 @@ class _SpatialDropout(Layer):
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         name = type(self).__name__
-        validation.check_rate(rate, "rate", name)
+        self.rate = argument_checks.rate(name, rate)
         if seed is not None:
             validation.check_int(seed, "seed", name)
         super().__init__(**kwargs)
-        self.rate = float(rate)
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
         #: 1 / (1 - rate), the factor of a kept channel (dropping everything keeps nothing)
