@@ -234,7 +234,8 @@ def test_reshaping_values() -> None:
 def test_reshaping_bad_arguments() -> None:
     for cls, arg in ((layers.ZeroPadding1D, "padding"), (layers.Cropping1D, "cropping")):
         for bad in (-1, (1, 2, 3), "a", (1, 1.5)):
-            with pytest.raises(ValueError, match=f"{cls.__name__}: the `{arg}` argument must be a tuple of 2"):
+            want = f"{cls.__name__}: the `{arg}` argument must be a tuple of 2"
+            with pytest.raises(ValueError, match=want):
                 cls(bad)
     with pytest.raises(ValueError, match="positive integer"):
         layers.UpSampling1D(0)
