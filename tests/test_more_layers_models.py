@@ -106,3 +106,12 @@ def test_dot_shortcut() -> None:
     assert out.shape == (None, 3, 5)
     with pytest.raises(ValueError, match="list of 2 inputs"):
         layers.Dot(1)(a)
+
+
+def test_keras_2_module_paths_serve_the_new_layers() -> None:
+    from minikeras._keras_shim.layers import convolutional, core, merge, noise
+
+    assert (noise.GaussianNoise, noise.GaussianDropout) == (layers.GaussianNoise,
+                                                            layers.GaussianDropout)
+    assert (merge.Dot, merge.dot, core.SpatialDropout1D, convolutional.UpSampling1D) == (
+        layers.Dot, layers.dot, layers.SpatialDropout1D, layers.UpSampling1D)

@@ -40,7 +40,7 @@ class _SpatialDropout(Layer):
         self.keep_scale = 1.0 / (1.0 - self.rate) if self.rate < 1 else 0.0
         self.input_spec = InputSpec(ndim=self.ndim)
 
-    def noise_shape(self, shape: Shape) -> tuple[int, ...]:
+    def _noise_shape(self, shape: Shape) -> tuple[int, ...]:
         raise NotImplementedError
 
     def _check(self, x: Any) -> None:
@@ -53,7 +53,7 @@ class _SpatialDropout(Layer):
         if not training or self.rate == 0:
             self.cache = None
             return inputs
-        u = backend.random_uniform(self.noise_shape(tuple(inputs.shape)), inputs.dtype,
+        u = backend.random_uniform(self._noise_shape(tuple(inputs.shape)), inputs.dtype,
                                    self._rng)
         keep = u >= self.rate
         m = keep.astype(inputs.dtype) * inputs.dtype.type(self.keep_scale)
@@ -77,7 +77,7 @@ class _SpatialDropout(Layer):
 class SpatialDropout1D(_SpatialDropout):
     """Inputs (batch, steps, channels); one mask entry per sample and channel: (N, 1, C)."""
 
-    def noise_shape(self, shape: Shape) -> tuple[int, ...]:
+    def _noise_shape(self, shape: Shape) -> tuple[int, ...]:
         return (shape[0], 1, shape[2])
 
 
@@ -92,7 +92,7 @@ class SpatialDropout2D(_SpatialDropout):
         super().__init__(rate, seed=seed, **kwargs)
         self.data_format = backend.standardize_data_format(data_format)
 
-    def noise_shape(self, shape: Shape) -> tuple[int, ...]:
+    def _noise_shape(self, shape: Shape) -> tuple[int, ...]:
         if self.data_format == "channels_first":
             return (shape[0], shape[1], 1, 1)
         return (shape[0], 1, 1, shape[3])
