@@ -330,15 +330,22 @@ def render(rounds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+def report_main(doc: str, render_report: Callable[[int], str], rounds: int, out: Path,
+                argv: list[str] | None) -> None:
+    """``--rounds N --out PATH``: render the markdown report, print it and write it (the
+    command line of this script and of ``benchmarks.two_threads``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--out", type=Path, default=out)
     args = parser.parse_args(argv)
-    text = render(args.rounds)
+    text = render_report(args.rounds)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    report_main(__doc__, render, 15, RESULTS, argv)
 
 
 if __name__ == "__main__":

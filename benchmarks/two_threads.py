@@ -19,7 +19,6 @@ form) against the tutorial CNN's whole step.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from benchmarks.conv_breakdown import interleaved
+from benchmarks.conv_breakdown import interleaved, report_main
 from minikeras.layers import im2col as ic
 
 RESULTS = Path(__file__).resolve().parent / "results" / "growth" / "two_threads.md"
@@ -150,14 +149,7 @@ def render(rounds: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    text = render(args.rounds)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    report_main(__doc__, render, 9, RESULTS, argv)
 
 
 if __name__ == "__main__":
