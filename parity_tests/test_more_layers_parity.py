@@ -145,7 +145,8 @@ def test_random_layers(keras, tf, cls, args, kwargs, shape, shared_axes):
 def test_spatial_dropout_rate_one_drops_everything(keras, tf):
     ones = np.ones((2, 3, 4), np.float32)
     y_k, g, (dx_k,) = _keras_run(tf, keras.layers.SpatialDropout1D(1.0), [ones], training=True)
-    layer = mk.layers.SpatialDropout1D(1.0)
+    with pytest.warns(UserWarning, match="drops every channel"):
+        layer = mk.layers.SpatialDropout1D(1.0)
     np.testing.assert_array_equal(layer(ones, training=True), y_k)
     np.testing.assert_array_equal(layer.backward(g), dx_k)
 

@@ -124,8 +124,9 @@ def test_spatial_dropout_rate_statistics_and_extremes() -> None:
     set_random_seed(0)
     y = layers.SpatialDropout1D(0.3)(np.ones((400, 2, 50), np.float32), training=True)
     assert abs((y[:, 0] != 0).mean() - 0.7) < 0.01
-    np.testing.assert_array_equal(layers.SpatialDropout1D(1.0)(np.ones((2, 3, 4)),
-                                                               training=True), 0.0)
+    with pytest.warns(UserWarning, match="rate=1.0 drops every channel"):
+        drop_all = layers.SpatialDropout1D(1.0)
+    np.testing.assert_array_equal(drop_all(np.ones((2, 3, 4)), training=True), 0.0)
     x = _x((2, 3, 4)).astype(np.float32)
     np.testing.assert_array_equal(layers.SpatialDropout1D(0.0)(x, training=True), x)
     seeded = [layers.SpatialDropout1D(0.5, seed=4)(np.ones((8, 2, 8)), training=True)
@@ -186,9 +187,11 @@ def test_gaussian_bad_arguments() -> None:
         layers.GaussianNoise("a")
     with pytest.raises(ValueError, match="rate"):
         layers.GaussianDropout(1.5)
+    with pytest.warns(UserWarning, match="rate=1.0 makes the noise's standard deviation"):
+        layer = layers.GaussianDropout(1.0, name="g")
     with pytest.raises(ValueError, match="rate=1 makes"):
-        layers.GaussianDropout(1.0, name="g")(np.ones((2, 3)), training=True)
-    np.testing.assert_array_equal(layers.GaussianDropout(1.0)(np.ones(3)), np.ones(3))
+        layer(np.ones((2, 3)), training=True)
+    np.testing.assert_array_equal(layer(np.ones(3)), np.ones(3))
 
 
 def test_noise_layers_draw_on_the_device(device_backend) -> None:

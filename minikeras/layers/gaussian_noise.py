@@ -16,6 +16,7 @@ Inference (or stddev / rate 0): y = x and dL/dx = dy.
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Real
 from typing import Any
 
@@ -74,6 +75,10 @@ class GaussianDropout(Layer):
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         self.rate = argument_checks.rate("GaussianDropout", rate)
+        if self.rate == 1:   # Keras accepts it here and fails in call: warn at once
+            warnings.warn("GaussianDropout: rate=1.0 makes the noise's standard deviation "
+                          "sqrt(rate / (1 - rate)) infinite; a training call will raise. Use a "
+                          "rate below 1.", UserWarning, stacklevel=3)
         self._rng = _seeded("GaussianDropout", seed)
         super().__init__(**kwargs)
         self.seed = seed

@@ -13,6 +13,7 @@ Backward (the same mask): dL/dx = dy ⊙ m. Inference (or rate 0): y = x and dL/
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np  # the layer's own seeded host generator
@@ -36,6 +37,12 @@ class _SpatialDropout(Layer):
         super().__init__(**kwargs)
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
+        if self.rate == 1:   # Keras accepts it silently: a likely mistake, so warn
+            # point at the user's line: a subclass' own __init__ adds two frames (its wrapper)
+            own_init = type(self).__init__ is not _SpatialDropout.__init__
+            warnings.warn(f"{name}: rate=1.0 drops every channel in training, so nothing after "
+                          "this layer learns from its input.", UserWarning,
+                          stacklevel=5 if own_init else 3)
         #: 1 / (1 - rate), the factor of a kept channel (dropping everything keeps nothing)
         self.keep_scale = 1.0 / (1.0 - self.rate) if self.rate < 1 else 0.0
         self.input_spec = InputSpec(ndim=self.ndim)
