@@ -79,6 +79,8 @@ def test_dot_bad_inputs_name_the_layer() -> None:
         layers.Dot(-1, name="d")([np.ones((2, 4)), np.ones((2, 5))])
     with pytest.raises(ValueError, match="axis 0"):
         layers.Dot(0, name="d")([np.ones((2, 4)), np.ones((2, 4))])
+    with pytest.raises(ValueError, match="same batch size"):
+        layers.Dot(1, name="d")([np.ones((2, 4)), np.ones((3, 4))])
     with pytest.raises(ValueError, match="out of range"):
         layers.Dot(3, name="d")([np.ones((2, 4)), np.ones((2, 4))])
 

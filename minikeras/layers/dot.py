@@ -21,7 +21,7 @@ and through the normalization (n = max(‖x‖, ε), s = Σ_k du_k · u_k):
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any
+from typing import Any, NamedTuple
 
 from minikeras import backend
 from minikeras.layers.layer import Layer, Shape
@@ -32,6 +32,20 @@ _NORM_EPSILON = 1e-7
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+class DotCache(NamedTuple):
+    """What ``Dot.forward`` keeps for ``backward``."""
+
+    u1: Any                      # (N, P, K): x_1's rows, normalized when normalize=True
+    u2: Any                      # (N, Q, K): x_2's rows, likewise
+    n1: Any                      # (N, P, 1): max(‖x_1 row‖, ε) (None without normalize)
+    n2: Any                      # (N, Q, 1)
+    unclamped1: Any              # (N, P, 1): ‖x_1 row‖ > ε (None without normalize)
+    unclamped2: Any              # (N, Q, 1)
+    moved1_shape: tuple          # x_1 with its contracted axis moved last
+    moved2_shape: tuple
+    axes: tuple[int, int]        # the contracted axis of each input (non-negative)
 
 
 class Dot(Layer):
@@ -80,6 +94,9 @@ class Dot(Layer):
                                  f"axes={self.axes}")
             axes.append(axis)
         a1, a2 = axes
+        if shape1[0] is not None and shape2[0] is not None and shape1[0] != shape2[0]:
+            raise ValueError(f"Dot layer '{self.name}': both inputs need the same batch size. "
+                             f"Received shapes {shape1} and {shape2}.")
         if shape1[a1] is not None and shape2[a2] is not None and shape1[a1] != shape2[a2]:
             raise ValueError(f"Incompatible input shapes: axis values {shape1[a1]} (at axis "
                              f"{a1}) != {shape2[a2]} (at axis {a2}). Full input shapes: "
@@ -131,7 +148,8 @@ class Dot(Layer):
             u1, n1, unclamped1 = x1_rows, None, None
             u2, n2, unclamped2 = x2_rows, None, None
         y_rows = u1 @ u2.transpose(0, 2, 1)                 # (N, P, Q): Σ_k u_1[p,k]·u_2[q,k]
-        self.cache = (u1, u2, n1, n2, unclamped1, unclamped2, moved1.shape, moved2.shape, a1, a2)
+        self.cache = DotCache(u1, u2, n1, n2, unclamped1, unclamped2, moved1.shape, moved2.shape,
+                              (a1, a2))
         return y_rows.reshape(self.compute_output_shape([shape1, shape2]))
 
     def _normalize_backward(self, du: Any, u: Any, n: Any, unclamped: Any) -> Any:
@@ -144,7 +162,7 @@ class Dot(Layer):
     def backward(self, grad_output: Any) -> list[Any]:
         """Per sample dU_1 = dY·U_2 and dU_2 = dYᵀ·U_1 (then through the normalization when
         ``normalize=True``); each is moved back to its input's layout."""
-        u1, u2, n1, n2, unclamped1, unclamped2, moved1_shape, moved2_shape, a1, a2 = self.cache
+        u1, u2, n1, n2, unclamped1, unclamped2, moved1_shape, moved2_shape, (a1, a2) = self.cache
         xp = backend.xp
         dy_rows = grad_output.reshape(u1.shape[0], u1.shape[1], u2.shape[1])   # (N, P, Q)
         du1 = dy_rows @ u2                                  # (N, P, K)
