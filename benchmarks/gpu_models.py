@@ -135,6 +135,29 @@ def _new_layer_cases() -> list[LayerCase]:
           lambda L: L.Conv2DTranspose(2, (2, 3), strides=(2, 1), data_format="channels_first"),
           (2, 3, 3, 4)),
         c("Cropping2D", "cropping2d", lambda L: L.Cropping2D(((1, 0), (0, 2))), (2, 4, 5, 2)),
+    ] + _more_layer_cases()
+
+
+def _more_layer_cases() -> list[LayerCase]:
+    """Dot, Rescaling, the noise layers (inference: their training noise is drawn by each
+    backend's own generator), Identity and the 1-D reshaping layers."""
+    c = LayerCase
+    return [
+        c("Dot", "dot_axes_2_1_normalize", lambda L: L.Dot(axes=(2, 1), normalize=True),
+          [(2, 3, 4), (2, 4, 5)]),
+        c("Rescaling", "rescaling_per_channel",
+          lambda L: L.Rescaling([0.5, -2.0, 3.0], offset=1.5), (2, 4, 3)),
+        c("SpatialDropout1D", "spatial_dropout1d_inference", lambda L: L.SpatialDropout1D(0.5),
+          (2, 4, 3)),
+        c("SpatialDropout2D", "spatial_dropout2d_inference",
+          lambda L: L.SpatialDropout2D(0.5, data_format="channels_first"), (2, 3, 4, 2)),
+        c("GaussianNoise", "gaussian_noise_inference", lambda L: L.GaussianNoise(0.5), (3, 5)),
+        c("GaussianDropout", "gaussian_dropout_inference", lambda L: L.GaussianDropout(0.3),
+          (3, 5)),
+        c("Identity", "identity", lambda L: L.Identity(), (3, 2, 4)),
+        c("ZeroPadding1D", "zeropadding1d", lambda L: L.ZeroPadding1D((2, 1)), (2, 4, 3)),
+        c("Cropping1D", "cropping1d", lambda L: L.Cropping1D((1, 2)), (2, 6, 3)),
+        c("UpSampling1D", "upsampling1d", lambda L: L.UpSampling1D(3), (2, 4, 3)),
     ]
 
 

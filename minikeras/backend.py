@@ -235,6 +235,19 @@ def random_uniform(shape: tuple[int, ...], dtype: Any,
                       else np.float32).astype(dtype, copy=False)
 
 
+def random_normal(shape: tuple[int, ...], dtype: Any,
+                  generator: np.random.Generator | None = None) -> Any:
+    """N(0, 1) numbers on the current device (GaussianNoise, GaussianDropout), drawn as
+    ``random_uniform`` draws: from the host generator, or on the device from a generator
+    seeded by it."""
+    gen = generator or _RNG
+    if _BACKEND == "cupy":
+        return _device_rng(gen).standard_normal(shape, dtype=np.float32).astype(dtype,
+                                                                                copy=False)
+    return gen.standard_normal(shape, dtype=np.float64 if np.dtype(dtype) == np.float64
+                               else np.float32).astype(dtype, copy=False)
+
+
 #: one device generator per host generator (keyed by id; the host one is kept alive with it).
 #: Creating a CuPy generator initialises its state with a kernel: do it once, not per batch.
 _DEVICE_RNGS: dict[int, tuple[np.random.Generator, Any]] = {}

@@ -60,6 +60,13 @@ _RENAMES.update({
                         ("border_mode", "padding"), ("dim_ordering", "data_format"), *_WEIGHTS],
     "Cropping2D": [("dim_ordering", "data_format")],
 })
+# Keras 1 names of the noise layers and UpSampling1D.
+_RENAMES.update({
+    "_SpatialDropout": [("p", "rate"), ("dim_ordering", "data_format")],
+    "GaussianNoise": [("sigma", "stddev")],
+    "GaussianDropout": [("p", "rate")],
+    "UpSampling1D": [("length", "size")],
+})
 # Old values that Keras 3 spells differently.
 _DIM_ORDERING = {"th": "channels_first", "tf": "channels_last", "default": None}
 _INITIALIZERS = {"uniform": "random_uniform", "normal": "random_normal", "zero": "zeros",

@@ -88,3 +88,15 @@ __all__ += ["AveragePooling1D", "AvgPool1D", "BatchNormalization", "Conv1D", "Co
 
 # functional shortcuts of the merging layers, like add/concatenate above (Keras' lowercase names)
 __all__ += ["average", "maximum", "minimum", "multiply", "subtract"]
+
+# Dot, Rescaling, the noise layers, Identity, the 1-D reshaping layers
+# isort: split
+from minikeras.layers.dot import Dot, dot  # noqa: E402
+from minikeras.layers.gaussian_noise import GaussianDropout, GaussianNoise  # noqa: E402
+from minikeras.layers.identity import Identity  # noqa: E402
+from minikeras.layers.rescaling import Rescaling  # noqa: E402
+from minikeras.layers.reshaping1d import Cropping1D, UpSampling1D, ZeroPadding1D  # noqa: E402
+from minikeras.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D  # noqa: E402
+
+__all__ += ["Cropping1D", "Dot", "GaussianDropout", "GaussianNoise", "Identity", "Rescaling",
+            "SpatialDropout1D", "SpatialDropout2D", "UpSampling1D", "ZeroPadding1D", "dot"]

@@ -44,3 +44,11 @@ def axis_index(layer: str, axis: int, ndim: int, shape: Any) -> int:
         raise ValueError(f"{layer}: axis {axis} is out of bounds for an input of shape "
                          f"{tuple(shape)} (ndim={ndim}). Received: axis={axis}")
     return axis % ndim
+
+
+def rate(layer: str, value: Any) -> float:
+    """A dropout ``rate``: a number in [0, 1] (Keras' wording, with the layer's name)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value <= 1:
+        raise ValueError(f"{layer}: invalid value received for argument `rate`. Expected a "
+                         f"float value between 0 and 1. Received: rate={value!r}")
+    return float(value)

@@ -7,11 +7,15 @@ from minikeras._keras_shim.layers import (
     Conv2DTranspose,
     Convolution1D,
     Convolution2D,
+    Cropping1D,
     Cropping2D,
     MaxPooling2D,
+    UpSampling1D,
     UpSampling2D,
+    ZeroPadding1D,
     ZeroPadding2D,
 )
 
 __all__ = ["AveragePooling2D", "Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D",
-           "Convolution2D", "Cropping2D", "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]
+           "Convolution2D", "Cropping1D", "Cropping2D", "MaxPooling2D", "UpSampling1D",
+           "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"]

@@ -9,7 +9,9 @@ from minikeras._keras_shim.layers import (
     Permute,
     RepeatVector,
     Reshape,
+    SpatialDropout1D,
+    SpatialDropout2D,
 )
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Lambda", "Permute", "RepeatVector",
-           "Reshape"]
+           "Reshape", "SpatialDropout1D", "SpatialDropout2D"]

@@ -8,6 +8,7 @@ from minikeras._keras_shim.layers import (
     Add,
     Average,
     Concatenate,
+    Dot,
     Maximum,
     Minimum,
     Multiply,
@@ -15,11 +16,12 @@ from minikeras._keras_shim.layers import (
     add,
     average,
     concatenate,
+    dot,
     maximum,
     minimum,
     multiply,
     subtract,
 )
 
-__all__ = ["Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract", "add",
-           "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]
+__all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
+           "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
