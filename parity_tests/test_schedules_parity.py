@@ -208,3 +208,15 @@ def test_lr_callbacks_refuse_a_schedule_as_keras_does(keras: Any, callback: str)
             model.fit(x, y, epochs=3, verbose=0, callbacks=[cb])
         errors.append(str(info.value))
     assert errors[0] in errors[1]   # Keras' message, and minikeras names the value tried
+
+
+def test_plain_callable_rate_is_called_with_no_arguments_as_keras(keras: Any) -> None:
+    """A plain callable (not a LearningRateSchedule) is called as ``learning_rate()``: a
+    no-argument one gives the same rate on both; one of the step fails on both."""
+    rates = [float(fw.optimizers.SGD(learning_rate=lambda: 0.05).learning_rate)
+             for fw in (keras, mk)]
+    assert rates == [0.05, 0.05]   # the callable's value, not rounded to float32, on both
+    with pytest.raises(TypeError):
+        float(keras.optimizers.SGD(learning_rate=lambda step: 0.05).learning_rate)
+    with pytest.raises(TypeError):
+        mk.optimizers.SGD(learning_rate=lambda step: 0.05)

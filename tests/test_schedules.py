@@ -369,3 +369,21 @@ def test_keras_optimizers_schedules_under_as_keras() -> None:
             S.ExponentialDecay
         opt = keras.optimizers.Adam(learning_rate=ExponentialDecay(1e-3, 1000, 0.96))
         assert opt.learning_rate == float(np.float32(1e-3))
+
+
+def test_plain_callable_rate_takes_no_arguments_as_in_keras() -> None:
+    """Keras 3 calls a plain callable ``learning_rate()`` (only a LearningRateSchedule gets
+    the step): it is read at every step, and one that needs an argument is refused at once."""
+    rate = {"now": 0.5}
+    opt = mk.optimizers.SGD(learning_rate=lambda: rate["now"])
+    var = Variable(np.ones(3, np.float32), name="w")
+    opt.apply([np.ones(3, np.float32)], [var])          # w = 1 - 0.5
+    rate["now"] = 0.25
+    opt.apply([np.ones(3, np.float32)], [var])          # w = 0.5 - 0.25
+    np.testing.assert_array_equal(var.value, np.full(3, 0.25, np.float32))
+    assert opt.learning_rate == 0.25 and len(opt.variables) == 1   # no rate variable, as Keras
+    with pytest.raises(mk.optimizers.LearningRateTypeError, match=r"no arguments.*\(step\)"):
+        mk.optimizers.Adam(learning_rate=lambda step: 0.1 * 0.5 ** step)
+    with pytest.raises(TypeError, match="LearningRateSchedule"):
+        opt.learning_rate = lambda step: 0.1
+    assert opt.learning_rate == 0.25   # the refused setting changed nothing

@@ -34,6 +34,7 @@ are computed in float64 and rounded once, as Keras does, where Keras writes them
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 import warnings
@@ -47,7 +48,7 @@ from minikeras.optimizers import schedules
 from minikeras.utils import validation
 from minikeras.variable import Variable
 
-Schedule = Callable[[int], float]
+Schedule = Callable[[], float]   # a plain callable learning rate, as Keras 3 calls it
 
 #: Keras 3 base arguments that minikeras does not implement: accepted at their defaults only
 _NOT_IMPLEMENTED = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
@@ -63,19 +64,39 @@ def check_learning_rate(owner: str, learning_rate: Any) -> None:
     """Keras' rule for ``learning_rate`` (a Python float, a schedule or a callable), with a
     clear message, and a warning for the values Keras accepts silently but that cannot train
     (negative, NaN, infinite: ``utils.validation.check_learning_rate``)."""
+    if isinstance(learning_rate, schedules.LearningRateSchedule):
+        return
     if callable(learning_rate):
+        _check_takes_no_arguments(owner, learning_rate)
         return
     if isinstance(learning_rate, bool) or not isinstance(
             learning_rate, int | float | np.integer | np.floating):
         raise LearningRateTypeError(
             f"{owner}: argument `learning_rate` should be a float, a LearningRateSchedule or a "
-            f"callable taking the iteration number; received {learning_rate!r} of type "
+            f"callable taking no arguments; received {learning_rate!r} of type "
             f"{type(learning_rate).__name__}.")
     if isinstance(learning_rate, int | np.integer):
         raise ValueError(  # Keras 3 refuses integers: Adam(learning_rate=1) is an error there
             f"{owner}: argument `learning_rate` should be a float (Keras 3 refuses integers); "
             f"received {learning_rate!r}. Write {float(learning_rate)!r}.")
     validation.check_learning_rate(learning_rate, owner)
+
+
+def _check_takes_no_arguments(owner: str, learning_rate: Callable[..., Any]) -> None:
+    """Keras 3 calls a plain callable learning rate as ``learning_rate()`` at every step (only
+    a ``LearningRateSchedule`` gets the step number): one that needs an argument would fail at
+    the first step with Python's bare message, so it is refused here, saying what to write."""
+    try:
+        inspect.signature(learning_rate).bind()
+    except TypeError:
+        raise LearningRateTypeError(
+            f"{owner}: argument `learning_rate`: a callable learning rate is called with no "
+            f"arguments, as in Keras 3; received {learning_rate!r}, which needs "
+            f"{inspect.signature(learning_rate)}. For a rate that depends on the step, "
+            "subclass keras.optimizers.schedules.LearningRateSchedule (its __call__(step) "
+            "gets the step number), or use one of its schedules.") from None
+    except ValueError:   # no signature to read (some built-ins): Keras' own call will tell
+        pass
 
 
 def check_clipping_and_decay(owner: str, weight_decay: Any, clipnorm: Any, clipvalue: Any,
@@ -123,7 +144,7 @@ class Optimizer:
     the per-weight state (slots).
 
     Arguments, as Keras 3's: ``learning_rate`` (float, a ``LearningRateSchedule`` such as
-    ``schedules.ExponentialDecay``, or a callable of the iteration number), ``weight_decay``
+    ``schedules.ExponentialDecay``, or a callable taking no arguments), ``weight_decay``
     (decoupled: w <- w - w * weight_decay * lr before each update), ``clipnorm`` (each
     gradient's norm at most this), ``clipvalue`` (each entry in [-clipvalue, clipvalue]),
     ``global_clipnorm`` (the norm of all gradients together at most this), ``name``.
@@ -172,9 +193,17 @@ class Optimizer:
     @property
     def learning_rate(self) -> float:
         """The current learning rate (as float32, like Keras' variable); with a schedule,
-        its value at ``iterations``, the rate of the next step (as Keras)."""
+        its value at ``iterations``, the rate of the next step (as Keras); a plain callable's
+        value as it returns it (Keras does not round it: the update does)."""
         lr = self._learning_rate
-        value = lr(self.iterations) if callable(lr) else lr
+        if isinstance(lr, schedules.LearningRateSchedule):
+            value = lr(self.iterations)   # a schedule: its value at the step to be taken
+        elif callable(lr) and not self.decay:
+            return float(lr())            # a plain callable takes no arguments (Keras 3)
+        elif callable(lr):
+            value = lr()
+        else:
+            value = lr
         if self.decay:
             value = value / (1.0 + self.decay * self.iterations)
         return float(np.float32(value))
@@ -182,6 +211,7 @@ class Optimizer:
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
         if callable(value):   # a schedule replaces whatever was there, as in Keras
+            check_learning_rate(type(self).__name__, value)
             self._learning_rate = value
             return
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
