@@ -52,7 +52,32 @@ def _check_initial(owner: str, value: Any, arg: str = "initial_learning_rate") -
             "move up the gradient (or turn NaN).")
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _DecayPerSteps(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: the rate decays by ``decay_rate``
+    per ``decay_steps`` steps, at the progress ``p = step / decay_steps`` (``floor(p)`` when
+    ``staircase``: the rate then changes in steps)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str = "") -> None:
+        owner = type(self).__name__
+        _check_initial(owner, initial_learning_rate)
+        check_positive(owner, "decay_steps", decay_steps)
+        check_number(owner, "decay_rate", decay_rate)
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name or owner
+
+    def progress(self, step: Any) -> np.float32:
+        """p = step / decay_steps (floor(p) when staircase), in float32."""
+        p = f32(step) / f32(self.decay_steps)
+        return np.floor(p) if self.staircase else p
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_DecayPerSteps):
     """The rate multiplied by ``decay_rate`` every ``decay_steps`` steps::
 
         p = step / decay_steps                  (floor(p) when staircase: a step function)
@@ -61,28 +86,15 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False, name: str = "ExponentialDecay") -> None:
-        owner = type(self).__name__
-        _check_initial(owner, initial_learning_rate)
-        check_positive(owner, "decay_steps", decay_steps)
-        check_number(owner, "decay_rate", decay_rate)
-        warn_if(not decay_rate > 0, owner, f"decay_rate={decay_rate!r} is not positive: "
-                "decay_rate ** p is NaN at fractional p (use staircase) or flips sign.")
-        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
-        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+        warn_if(not decay_rate > 0, type(self).__name__, f"decay_rate={decay_rate!r} is not "
+                "positive: decay_rate ** p is NaN at fractional p (use staircase) or flips "
+                "sign.")
 
     def __call__(self, step: Any) -> np.float32:
-        initial_learning_rate = f32(self.initial_learning_rate)
-        decay_steps, decay_rate = f32(self.decay_steps), f32(self.decay_rate)
-        step = f32(step)
-        p = step / decay_steps
-        if self.staircase:
-            p = np.floor(p)
+        initial_learning_rate, decay_rate = f32(self.initial_learning_rate), f32(self.decay_rate)
+        p = self.progress(step)
         return initial_learning_rate * pow32(decay_rate, p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -173,7 +185,7 @@ class PolynomialDecay(LearningRateSchedule):
                 "power": self.power, "cycle": self.cycle, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayPerSteps):
     """The rate divided by 1 + decay_rate every ``decay_steps`` steps, as 1/t::
 
         p = step / decay_steps                  (floor(p) when staircase)
@@ -182,29 +194,16 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False, name: str = "InverseTimeDecay") -> None:
-        owner = type(self).__name__
-        _check_initial(owner, initial_learning_rate)
-        check_positive(owner, "decay_steps", decay_steps)
-        check_number(owner, "decay_rate", decay_rate)
-        warn_if(not decay_rate >= 0, owner, f"decay_rate={decay_rate!r} is negative: "
-                "1 + decay_rate * p reaches 0 (an infinite rate), then turns negative.")
-        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
-        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+        warn_if(not decay_rate >= 0, type(self).__name__, f"decay_rate={decay_rate!r} is "
+                "negative: 1 + decay_rate * p reaches 0 (an infinite rate), then turns "
+                "negative.")
 
     def __call__(self, step: Any) -> np.float32:
-        initial_learning_rate = f32(self.initial_learning_rate)
-        decay_steps, decay_rate = f32(self.decay_steps), f32(self.decay_rate)
-        step = f32(step)
-        p = step / decay_steps
-        if self.staircase:
-            p = np.floor(p)
+        initial_learning_rate, decay_rate = f32(self.initial_learning_rate), f32(self.decay_rate)
+        p = self.progress(step)
         denominator = f32(1) + decay_rate * p
         return initial_learning_rate / denominator
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
 
 class CosineDecay(LearningRateSchedule):
