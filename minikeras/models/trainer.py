@@ -177,6 +177,8 @@ class TrainerMixin(DataMixin):
             cb.call("on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
+        if epochs > 0:   # use_ema: the weights become their moving averages (as Keras)
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cb.call("on_train_end", logs)
         self.history = history
         history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}

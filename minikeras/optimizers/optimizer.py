@@ -11,6 +11,7 @@ One training step, as ``Model._train_step`` calls it::
       -> _backend_update_step(...)     the step's one call over all weights (Nadam advances
                                        its u_product here, once per step), which calls
            -> update_step(g, w, lr)    for each (gradient, variable): the optimizer's formula
+      -> _moving_average_step()        use_ema: each weight's moving average (``ema.py``)
       -> iterations += 1
 
 Each optimizer (``sgd.py``, ``adam.py``, ...) writes only ``build`` (its slots) and
@@ -45,14 +46,14 @@ import numpy as np
 
 from minikeras import backend
 from minikeras.optimizers import schedules
+from minikeras.optimizers.ema import MovingAverageMixin, check_ema_arguments
 from minikeras.utils import validation
 from minikeras.variable import Variable
 
 Schedule = Callable[[], float]   # a plain callable learning rate, as Keras 3 calls it
 
 #: Keras 3 base arguments that minikeras does not implement: accepted at their defaults only
-_NOT_IMPLEMENTED = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
-                    "loss_scale_factor": None, "gradient_accumulation_steps": None}
+_NOT_IMPLEMENTED = {"loss_scale_factor": None, "gradient_accumulation_steps": None}
 
 
 class LearningRateTypeError(TypeError, ValueError):
@@ -139,22 +140,24 @@ def _check_gradients(owner: str, grads: list[Any], variables: list[Variable]) ->
                              f"{tuple(var.value.shape)}.")
 
 
-class Optimizer:
-    """Base of all optimizers: learning rate, iteration counter, clipping, weight decay and
-    the per-weight state (slots).
+class Optimizer(MovingAverageMixin):
+    """Base of all optimizers: learning rate, iteration counter, clipping, weight decay,
+    the weights' moving average (``ema.py``) and the per-weight state (slots).
 
     Arguments, as Keras 3's: ``learning_rate`` (float, a ``LearningRateSchedule`` such as
     ``schedules.ExponentialDecay``, or a callable taking no arguments), ``weight_decay``
     (decoupled: w <- w - w * weight_decay * lr before each update), ``clipnorm`` (each
     gradient's norm at most this), ``clipvalue`` (each entry in [-clipvalue, clipvalue]),
-    ``global_clipnorm`` (the norm of all gradients together at most this), ``name``.
+    ``global_clipnorm`` (the norm of all gradients together at most this), ``name``,
+    ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency`` (the weights' average: ``ema.py``).
     Keras 2's ``lr`` and ``decay`` are accepted with a DeprecationWarning.
     """
 
     def __init__(self, learning_rate: Any = 0.001, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
-                 global_clipnorm: float | None = None, name: str | None = None,
-                 **kwargs: Any) -> None:
+                 global_clipnorm: float | None = None, use_ema: bool = False,
+                 ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
+                 name: str | None = None, **kwargs: Any) -> None:
         owner = type(self).__name__
         if "lr" in kwargs:
             warnings.warn(f"{owner}: `lr` is Keras 1/2 spelling; use `learning_rate`.",
@@ -174,6 +177,9 @@ class Optimizer:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         check_clipping_and_decay(owner, weight_decay, clipnorm, clipvalue, global_clipnorm)
         check_learning_rate(owner, learning_rate)
+        check_ema_arguments(owner, use_ema, ema_momentum, ema_overwrite_frequency)
+        self.use_ema, self.ema_momentum, self.ema_overwrite_frequency = (
+            use_ema, ema_momentum, ema_overwrite_frequency)
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
@@ -232,6 +238,8 @@ class Optimizer:
         for var in new:
             self._trainable_variables_indices[id(var)] = len(self._trainable_variables)
             self._trainable_variables.append(var)
+        if self.use_ema:   # the first slots, as in Keras: each weight's moving average
+            self._model_variables_moving_average = self.add_optimizer_variables(new, "average")
         return new
 
     def add_optimizer_variables(self, variables: list[Variable], names: str | list[str],
@@ -314,6 +322,7 @@ class Optimizer:
         grads = self._clip_gradients(grads)
         self._apply_weight_decay(trainable_variables)
         self._backend_update_step(grads, trainable_variables, self.learning_rate)
+        self._moving_average_step()   # use_ema: the averages (ema.py), before the count
         self.iterations += 1
 
     def _backend_update_step(self, grads: list[Any], trainable_variables: list[Variable],
@@ -380,7 +389,9 @@ class Optimizer:
             learning_rate = schedules.serialize(self._learning_rate)
         return {"name": self.name, "learning_rate": learning_rate,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency}
 
     @classmethod
     def from_config(cls, config: dict[str, Any],

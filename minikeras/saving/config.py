@@ -291,8 +291,7 @@ def _deserialize_obj(value: Any, kind: str) -> Any:
     return value
 
 
-_OPTIMIZER_KERAS_ONLY = {"weight_decay": None, "use_ema": False, "ema_momentum": 0.99,
-                         "ema_overwrite_frequency": None, "loss_scale_factor": None,
+_OPTIMIZER_KERAS_ONLY = {"weight_decay": None, "loss_scale_factor": None,
                          "gradient_accumulation_steps": None}
 
 
