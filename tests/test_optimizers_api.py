@@ -103,9 +103,9 @@ def test_other_constructor_checks() -> None:
         optimizers.SGD(weight_decay="0.1")
     with pytest.raises(ValueError, match="weight_decay=None"):
         optimizers.AdamW(weight_decay=None)
-    with pytest.raises(NotImplementedError, match="use_ema"):
-        optimizers.Adam(use_ema=True)
-    optimizers.Adam(use_ema=False, loss_scale_factor=None)  # Keras' defaults: accepted
+    with pytest.raises(NotImplementedError, match="loss_scale_factor"):
+        optimizers.Adam(loss_scale_factor=128.0)
+    optimizers.Adam(use_ema=True, loss_scale_factor=None)  # use_ema: tests/test_optimizer_ema.py
     with pytest.raises(ValueError, match="not recognized"):
         optimizers.Adagrad(rho=0.9)
     assert optimizers.Adadelta(learning_rate=np.float32(0.5)).learning_rate == 0.5
