@@ -202,6 +202,7 @@ def test_finalize_without_ema_or_without_training_changes_nothing() -> None:
      ("ema_overwrite_frequency", "integer >= 1", "-1")),
     ({"use_ema": True, "ema_overwrite_frequency": "3"}, ValueError,
      ("ema_overwrite_frequency", "integer >= 1", "'3'")),
+    ({"use_ema": np.array([True, False])}, TypeError, ("use_ema", "bool", "ndarray")),
 ])
 def test_refusals_name_the_argument(kwargs: dict, error: type, words: tuple) -> None:
     for cls in ("SGD", "AdamW"):
@@ -220,6 +221,7 @@ def test_refusals_name_the_argument(kwargs: dict, error: type, words: tuple) -> 
     ({"use_ema": False, "ema_overwrite_frequency": -3}, ("ema_overwrite_frequency=-3",
                                                          "ignored")),
     ({"use_ema": "no"}, ("use_ema='no'", "not a bool", "use_ema=True")),
+    ({"ema_momentum": np.array([0.9])}, ("ema_momentum=array([0.9])", "ignored")),
 ])
 def test_likely_mistakes_keras_accepts_are_accepted_with_a_warning(kwargs: dict,
                                                                    words: tuple) -> None:
@@ -228,7 +230,7 @@ def test_likely_mistakes_keras_accepts_are_accepted_with_a_warning(kwargs: dict,
     messages = [str(w.message) for w in caught]
     assert any(all(word in m for word in words) for m in messages), messages
     assert caught[0].filename == __file__   # points at the caller's line
-    assert opt.get_config()["use_ema"] == kwargs.get("use_ema", False)   # stored as given
+    assert opt.get_config()["use_ema"] is kwargs.get("use_ema", False)   # stored as given
 
 
 def test_accepted_quietly() -> None:
@@ -237,7 +239,8 @@ def test_accepted_quietly() -> None:
         for kwargs in ({"use_ema": True}, {"use_ema": True, "ema_momentum": 0.0},
                        {"use_ema": True, "ema_momentum": np.float32(0.9)},
                        {"use_ema": True, "ema_overwrite_frequency": np.int64(3)},
-                       {"use_ema": 1}, {"use_ema": None}, {"use_ema": False}):
+                       {"use_ema": 1}, {"use_ema": None}, {"use_ema": False},
+                       {"use_ema": np.True_}):
             optimizers.Nadam(**kwargs)
 
 

@@ -30,6 +30,8 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 from minikeras.utils import validation
 from minikeras.variable import Variable
 
@@ -42,19 +44,32 @@ def check_ema_arguments(owner: str, use_ema: Any, ema_momentum: Any,
     """Keras' rule: with ``use_ema``, ``ema_momentum`` in [0, 1] and ``ema_overwrite_frequency``
     an integer >= 1 or None (falsy values such as 0 mean None); without it, both are ignored.
     The values Keras accepts silently but that are likely mistakes get a warning."""
-    if not isinstance(use_ema, bool | numbers.Integral) and use_ema is not None:
+    if not isinstance(use_ema, bool | np.bool_ | numbers.Integral) and use_ema is not None:
+        try:
+            truth = bool(use_ema)
+        except (TypeError, ValueError):   # an array of several values has no single truth
+            raise TypeError(f"{owner}: argument `use_ema` should be a bool; received "
+                            f"{use_ema!r} of type {type(use_ema).__name__}.") from None
         validation._warn(f"{owner}: use_ema={use_ema!r} is not a bool; it is read as "
-                         f"use_ema={bool(use_ema)} (Python truth, as Keras does).")
+                         f"use_ema={truth} (Python truth, as Keras does).")
     if not use_ema:
         ignored = [f"{arg}={value!r}" for arg, value in (
             ("ema_momentum", ema_momentum), ("ema_overwrite_frequency", ema_overwrite_frequency))
-            if value is not EMA_DEFAULTS[arg] and value != EMA_DEFAULTS[arg]]
+            if not _is_default(value, EMA_DEFAULTS[arg])]
         if ignored:
             validation._warn(f"{owner}: {', '.join(ignored)} is ignored because use_ema is "
                              f"{use_ema!r}, as in Keras; pass use_ema=True to average weights.")
         return
     _check_momentum(owner, ema_momentum)
     _check_frequency(owner, ema_overwrite_frequency)
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    """``value`` is Keras' default (0.99 given as 0.99, np.float64(0.99)...); an array or any
+    other object is not, without comparing it (an array's ``==`` has no single truth)."""
+    if value is default:
+        return True
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == default
 
 
 def _check_momentum(owner: str, ema_momentum: Any) -> None:
