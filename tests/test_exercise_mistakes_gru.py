@@ -11,6 +11,7 @@ named cache GRUCache of minikeras/layers/gru.py.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from exercise_helpers import assert_caught, grade, mistake
 
 from minikeras import exercises, layers
@@ -165,3 +166,19 @@ def test_the_skeleton_completed_under_its_own_names_passes(tmp_path):
     path.write_text(raises.sub(lambda _: BACKWARD_LOOP, text, count=1), encoding="utf-8")
     card = grade("gru", exercises.load_piece("gru", path))
     assert card.passed, card.render()
+
+
+def test_keras_stage_compares_forward_output():
+    """Stage 3 checks forward's output against Keras' GRU as well as the gradients (here on a
+    slip that stage 2 would have stopped first)."""
+    from minikeras.exercises.base import FailedStageError, Options, load_keras, pinned_settings
+
+    keras, reason = load_keras()
+    if keras is None:
+        pytest.skip(reason)
+    ex = exercises.get("gru")
+    with pinned_settings():
+        lines = ex.stage_keras(GRUSolution, Options(keras))
+        assert all(line.split("vs Keras (float32) ")[1].startswith("output ") for line in lines)
+        with pytest.raises(FailedStageError, match="against Keras, forward's output differs"):
+            ex.stage_keras(mistake(GRUSolution, "z_swapped"), Options(keras))
