@@ -18,6 +18,8 @@ before the diagnoses were):
     missing 1/N         (or an extra one): a mean over rows for a weight's gradient; a loss
                         gradient divided by N; 1/D of the mse missing; TimeDistributed ÷ T
     state               stateful: no carry-over, h without c, h and c swapped, no reset
+    GRU forward         the reset gate applied before the matmul (reset_after=False) or
+                        without b_h; z_t and 1 − z_t swapped; b_h missing (test_..._gru.py)
 
 Each planted mistake is graded without Keras, stages 1-2 only: that is where they fail.
 """

@@ -20,6 +20,7 @@ from minikeras.exercises import (
     ex_batchnorm,
     ex_conv,
     ex_dense,
+    ex_gru,
     ex_losses,
     ex_optimizers,
     ex_rnn,
@@ -29,7 +30,7 @@ from minikeras.exercises.base import Exercise, Options, ReportCard, load_keras, 
 
 #: the modules, in the suggested order of their exercises
 _MODULES = (ex_dense, ex_activations, ex_losses, ex_optimizers, ex_conv, ex_rnn, ex_stateful,
-            ex_batchnorm)
+            ex_batchnorm, ex_gru)
 EXERCISES: dict[str, Exercise] = {e.name: e for module in _MODULES for e in module.EXERCISES}
 
 __all__ = ["EXERCISES", "ReportCard", "check", "get", "listing", "load_piece", "start"]

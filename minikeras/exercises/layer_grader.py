@@ -74,6 +74,7 @@ class LayerExercise(Exercise):
     tutorial = ""            # key of tutorial_models.TUTORIALS
     model_needs_keras = False
     inputs_first = False     # diagnose dL/dx before the weights' gradients
+    checks_forward = False   # the learner writes forward too: its outputs are checked first
 
     def reference(self) -> Any:
         from minikeras import layers
@@ -125,6 +126,11 @@ class LayerExercise(Exercise):
     def hint(self, what: str) -> str:
         return ""
 
+    def forward_lookalikes(self, case: Case) -> list[diagnose.Lookalike]:
+        """What common slips in forward would output (the layer's first output), for
+        ``checks_forward`` exercises."""
+        return []
+
     def keras_layer(self, keras: Any, config: Config) -> Any:
         return getattr(keras.layers, self.layer_name)(**config.kwargs)
 
@@ -159,6 +165,11 @@ class LayerExercise(Exercise):
         layer.set_weights([w.astype(np.float32) for w in self._weights(layer, rng)])
         xs = [a.astype(np.float32) for a in as_list(self.make_input(cfg, rng))]
         ys = learner("forward", self._forward, layer, xs, self.training_mode(cfg))
+        if self.checks_forward:
+            ref = self.make(self.reference(), cfg, "float32")
+            ref.set_weights(layer.get_weights())
+            for i, (y, r) in enumerate(zip(ys, self._forward(ref, xs), strict=False)):
+                check_array(f"{self.layer_name}: forward's output {i}", y, r.shape, np.float32)
         G = [rng.standard_normal(y.shape).astype(np.float32) for y in ys]
         dx = learner("backward", self._backward, layer, G)
         x = xs[0]
@@ -206,14 +217,20 @@ class LayerExercise(Exercise):
                   for name, x in zip(names, xs, strict=True)}
         # weights first (their blocks locate a term), unless dL/dx says more (a wrapper)
         truths = {**inputs, **weights} if self.inputs_first else {**weights, **inputs}
-        self._forward(ref, xs, mode)
-        learner("forward", self._forward, mine, xs, mode)
+        ys_ref = self._forward(ref, xs, mode)
+        ys = learner("forward", self._forward, mine, xs, mode)
+        case = Case(cfg, ref, xs[0], G)
+        case.inputs = xs
+        if self.checks_forward:
+            message = diagnose.explain("the output", ys[0], ys_ref[0],
+                                       lookalikes=self.forward_lookalikes(case))
+            if message:
+                raise FailedStageError(f"{self.layer_name}: forward: {message} "
+                                       f"[config: {cfg.note}]")
         dxs = learner("backward", self._backward, mine, G)
         got = dict(zip(names, dxs + [None] * (len(names) - len(dxs)), strict=True))
         for var in mine.trainable_weights:
             got[self._name(var)] = var.grad
-        case = Case(cfg, ref, xs[0], G)
-        case.inputs = xs
         worst = 0.0
         for what, truth in truths.items():
             message = diagnose.explain(what, got[what], truth, regions=self.regions(what, case),
@@ -251,12 +268,13 @@ class LayerExercise(Exercise):
                 total = sum(tf.reduce_sum(o * g) for o, g in zip(outs, G, strict=True))
             k_grads = tape.gradient(total, [xt, *k_layer.trainable_weights])
             k_grads = [np.asarray(g, np.float64) for g in k_grads]
-            learner("forward", self._forward, mine, x, mode)
+            y_mine = learner("forward", self._forward, mine, x, mode)[0]
+            errs = ([f"output {self._compare_forward_with_keras(cfg, y_mine, ys[0], outs[0]):.1e}"]
+                    if self.checks_forward else [])
             got = [learner("backward", self._backward, mine, G)[0]]
             got += [v.grad for v in mine.trainable_weights]
             reference = [self._backward(ref, G)[0]] + [v.grad for v in ref.trainable_weights]
             names = ["dL/dx"] + [self._name(v) for v in mine.trainable_weights]
-            errs = []
             for what, g, r, k in zip(names, got, reference, k_grads, strict=True):
                 envelope = diagnose.rel_error(np.asarray(r, np.float64), k)
                 limit = max(10 * envelope, 1e-5)
@@ -272,6 +290,18 @@ class LayerExercise(Exercise):
                 errs.append(f"{what} {err:.1e}")
             lines.append(f"{cfg.note}: vs Keras (float32) " + ", ".join(errs))
         return lines
+
+    def _compare_forward_with_keras(self, cfg: Config, got: Any, ref: Any, k_out: Any) -> float:
+        """The learner's first output against Keras' (the rule of the gradients below)."""
+        k_out = np.asarray(k_out, np.float64)
+        limit = max(10 * diagnose.rel_error(np.asarray(ref, np.float64), k_out), 1e-5)
+        err = diagnose.rel_error(np.asarray(got, np.float64), k_out)
+        if err > limit:
+            raise FailedStageError(f"{self.layer_name}: against Keras, forward's output differs "
+                                   f"by {err:.1e} of its scale (limit {limit:.1e}: 10x "
+                                   f"minikeras' own difference, at least 1e-5) "
+                                   f"[config: {cfg.note}]")
+        return err
 
     def keras_call(self, layer: Any, x: Any) -> Any:
         return layer(x)

@@ -1,10 +1,12 @@
-"""The skeleton files of the recurrent exercises (see ``ex_rnn.py``).
+"""The skeleton files of the recurrent exercises (see ``ex_rnn.py`` and ``ex_gru.py``).
 
 What the learner's ``backward`` receives is the contract of ``minikeras/layers/rnn_base.py``
-and of each layer's named cache (``SimpleRNNCache``, ``LSTMCache``):
+and of each layer's named cache (``SimpleRNNCache``, ``LSTMCache``, ``GRUCache``):
 ``self._unpack_output_grads(grad_output)`` gives (dY, dfinals, cache), and
 ``self._pack_input_grads(dx, dstates0)`` turns time-major dL/dx back into the layer's layout.
-The cache fields are listed in each skeleton.
+The cache fields are listed in each skeleton. In the GRU exercise the learner writes the
+forward time loop too: ``_cell_forward(x, states0, x_mask, h_mask) -> (hs, finals, cache)``
+of ``rnn_base.py``, which fills the cache that backward then reads.
 """
 
 SIMPLE_RNN = '''\
@@ -212,4 +214,97 @@ class MyStatefulLSTM(LSTM):
             return super().reset_state(states)
         xp = backend.xp
         raise NotImplementedError("reset_state: self.states = [zeros, zeros], each (N, u)")
+'''
+
+GRU = '''\
+"""Exercise gru: a GRU's forward time loop and its backpropagation through time.
+(the tour: docs/inside.md, stop 10)
+
+Check your work with:   python -m minikeras.exercises check gru {path}
+Stuck? Read minikeras/layers/gru.py, GRU._cell_forward and GRU.backward.
+"""
+
+from minikeras import backend
+from minikeras.layers import GRU
+from minikeras.layers.gru import GRUCache
+
+
+class MyGRU(GRU):
+    """Keras 3's default GRU (reset_after=True). The columns of W (D, 3u) and U (u, 3u) hold
+    three blocks in Keras' order [z | r | h] (update gate, reset gate, candidate: columns
+    0:u, u:2u, 2u:3u); the bias (2, 3u) has two rows: b_x = bias[0] (input bias) and
+    b_h = bias[1] (recurrent bias). With sigma = sigmoid (self.recurrent_activation) and
+    phi = tanh (self.activation), for t = 1..T:
+
+        xw_t = x_t·W + b_x         = [xw_z | xw_r | xw_h]
+        m_t  = h_{t−1}·U + b_h     = [m_z | m_r | m_h]
+        p_z = xw_z + m_z,   p_r = xw_r + m_r,   p_h = xw_h + r_t ⊙ m_h
+        z_t = sigma(p_z),   r_t = sigma(p_r),   hh_t = phi(p_h)
+        h_t = z_t ⊙ h_{t−1} + (1 − z_t) ⊙ hh_t
+
+    (reset_after: r_t multiplies m_h, the recurrent product and its bias, after the matmul.)
+
+    What forward leaves for backward, a GRUCache, time-major (T steps, N samples, in
+    processing order: already reversed when go_backwards):
+        cache.x            : (T, N, D)     the inputs x_t
+        cache.m            : (T, N, 3u)    m_t = [m_z | m_r | m_h]
+        cache.p            : (T, N, 3u)    p_t = [p_z | p_r | p_h]
+        cache.z, .r, .hh   : (T, N, u)     z_t, r_t, hh_t (cache.z[t−1] is z_t)
+        cache.h            : (T+1, N, u)   h[0] = h_0 (the initial state), h[t] = h_t
+        cache.x_mask, cache.h_mask: None (no dropout in this exercise)
+    """
+
+    def _cell_forward(self, x, states0, x_mask, h_mask):
+        """x: (T, N, D), time-major; states0 = [h_0], h_0 (N, u). The loop over t = 1..T
+        (array index t−1) of the equations above. Return (h[1:], [h[T]], cache): every h_t
+        (T, N, u), the final state, and the GRUCache (x_mask and h_mask are None here:
+        pass them on as they came)."""
+        xp = backend.xp
+        T, N, D = x.shape
+        u = self.units
+        W, U = self.kernel.value, self.recurrent_kernel.value     # (D, 3u), (u, 3u)
+        b_x, b_h = self.bias.value                                # (3u,) each
+        m = xp.empty((T, N, 3 * u), dtype=x.dtype)                # m[t−1] = m_t
+        p = xp.empty_like(m)                                      # p[t−1] = p_t
+        z, r, hh = (xp.empty((T, N, u), dtype=x.dtype) for _ in range(3))
+        h = xp.empty((T + 1, N, u), dtype=x.dtype)
+        h[0] = states0[0]
+        raise NotImplementedError("GRU._cell_forward: the loop over time (xw_t, m_t, p_z, "
+                                  "p_r, z_t, r_t, p_h, hh_t, h_t), filling m, p, z, r, hh, h")
+        return h[1:], [h[T]], GRUCache(x, m, p, z, r, hh, h, x_mask, h_mask)
+
+    def backward(self, grad_output):
+        """BPTT, from t = T down to 1 (dh_next: what step t+1 sends back; at t = T the
+        gradient of the final state, or zero):
+
+            dh   = dy_t + dh_next               dy_t = dY[t], what the outputs send to h_t
+            dz   = dh ⊙ (h_{t−1} − hh_t)
+            dhh  = dh ⊙ (1 − z_t)
+            dp_h = phi'(p_h) ⊙ dhh              phi'(p_h) = 1 − hh_t² for tanh
+            dr   = dp_h ⊙ m_h
+            dp_z = sigma'(p_z) ⊙ dz             sigma'(p_z) = z_t(1 − z_t), from the gate's value
+            dp_r = sigma'(p_r) ⊙ dr             sigma'(p_r) = r_t(1 − r_t)
+            dp_t = [dp_z | dp_r | dp_h]         (dL/d(x_t·W + b_x))
+            dm_t = [dp_z | dp_r | dp_h ⊙ r_t]   (dL/d(h_{t−1}·U + b_h))
+            dh_next = dh ⊙ z_t + dm_t·Uᵀ        (after t = 1 it is dL/dh_0)
+
+        and, summed over time and batch:
+
+            dW = Σ_t x_tᵀ·dp_t     dU = Σ_t h_{t−1}ᵀ·dm_t
+            db_x = Σ_t Σ_n dp_t    db_h = Σ_t Σ_n dm_t     (the bias' gradient: rows [db_x; db_h])
+            dx_t = dp_t·Wᵀ
+        """
+        xp = backend.xp
+        # dY[t] = dy_t (T, N, u); dh_next starts as dL/dh_T from return_state (or zeros)
+        dY, (dh_next,), cache = self._unpack_output_grads(grad_output)
+        T, N, D = cache.x.shape
+        u = self.units
+        dp = xp.empty_like(cache.p)    # dp[t] = dp_t, (T, N, 3u): fill it in the loop
+        dm = xp.empty_like(cache.m)    # dm[t] = dm_t, (T, N, 3u)
+        raise NotImplementedError("GRU.backward: the loop over reversed time (dh, dz, dhh, "
+                                  "dp_h, dr, dp_z, dp_r, dm_t, dh_next), then dW, dU, the "
+                                  "bias' two rows (add_grad) and dx_t")
+        # after the loop: self.kernel.add_grad(...), self.recurrent_kernel.add_grad(...),
+        # self.bias.add_grad(xp.stack([db_x, db_h])); dx = ... (T, N, D), time-major
+        return self._pack_input_grads(dx, [dh_next])
 '''

@@ -145,6 +145,14 @@ def _lstm(fw: Any) -> Any:
                           L.TimeDistributed(L.Dense(1))])
 
 
+def _gru(fw: Any) -> Any:
+    """The stateful LSTM tutorial with a GRU in the LSTM's place (no tutorial uses a GRU)."""
+    L = fw.layers
+    return fw.Sequential([fw.Input(batch_shape=(50, 20, 1)),
+                          L.GRU(20, return_sequences=True, stateful=True),
+                          L.TimeDistributed(L.Dense(1))])
+
+
 def _autoencoder(fw: Any) -> Any:
     L = fw.layers
     inp = fw.Input((784,))
@@ -183,6 +191,9 @@ TUTORIALS: dict[str, Tutorial] = {t.key: t for t in [
              stateful=True),
     Tutorial("autoencoder", "6 Autoencoder 784-...-2-...-784, Adam", _autoencoder,
              lambda fw: fw.optimizers.Adam(), "mse", _autoencoder_data, 256),
+    Tutorial("gru", "5 Stateful LSTM tutorial with GRU(20) in the LSTM's place, Adam(0.006)",
+             _gru, lambda fw: fw.optimizers.Adam(learning_rate=0.006), "mse", _sincos, 50,
+             stateful=True),
 ]}
 
 
