@@ -1,8 +1,12 @@
 """Callbacks: hooks the training loop calls, with Keras' names and order.
 
 ``fit`` calls, in order: on_train_begin; per epoch on_epoch_begin, per batch
-on_train_batch_begin/on_train_batch_end, then (with validation data) on_test_begin...,
-on_epoch_end(epoch, logs); finally on_train_end. ``logs`` hold Python floats.
+on_train_batch_begin/on_train_batch_end, then (with validation data) on_test_begin, per
+validation batch on_test_batch_begin/on_test_batch_end, on_test_end(val logs),
+on_epoch_end(epoch, logs); finally on_train_end. ``evaluate(callbacks=...)`` calls the
+test hooks, ``predict(callbacks=...)`` on_predict_begin, per batch
+on_predict_batch_begin/on_predict_batch_end(batch, {"outputs": the batch's outputs}),
+on_predict_end. ``logs`` hold Python floats.
 """
 
 from __future__ import annotations

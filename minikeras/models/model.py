@@ -53,6 +53,8 @@ class Model(TrainerMixin, Layer):
         self.optimizer: optimizers.Optimizer | None = None
         self.compiled = False
         self.stop_training = False
+        self.stop_evaluating = False   # a callback ends evaluate early by setting it (Keras)
+        self.stop_predicting = False   # and predict
         self.history: Any = None
         self._losses: list[losses.Loss] = []
         self._loss_weights: list[float] = []

@@ -171,7 +171,7 @@ class TrainerMixin(DataMixin):
             watch.see(logs["loss"], epoch + 1, step)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._run_test(*val[:3], val[3],
-                                          validation_batch_size or batch_size, None)
+                                          validation_batch_size or batch_size, None, cb)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
                 logs = dict(sorted(logs.items()))
             cb.call("on_epoch_end", epoch, logs)
@@ -202,17 +202,29 @@ class TrainerMixin(DataMixin):
 
     # ------------------------------------------------------------------ evaluate / predict
     def _run_test(self, xs: list, ys: list, sw: Any, n: int, batch_size: int,
-                  bar: Progbar | None) -> dict[str, float]:
+                  bar: Progbar | None, cb: CallbackList | None = None) -> dict[str, float]:
+        """The loss and metrics over the batches; with ``cb``, Keras' test hooks around them
+        (``fit``'s validation calls its own callbacks', ``evaluate`` the ones it is given). A
+        callback can end it early with ``model.stop_evaluating = True``, as in Keras."""
+        cb = cb or CallbackList([], self, {})
         self.reset_metrics()
         self._release_caches()
+        self.stop_evaluating = False
+        cb.call("on_test_begin", {})
         for step, idx in enumerate(self._batches(n, batch_size)):
+            cb.call("on_test_batch_begin", step, {})
             bw = None if sw is None else backend.to_device(sw[idx])
             self._test_step(self._take(xs, idx, True), self._take(ys, idx, True), bw)
             self._release_caches()
+            cb.call("on_test_batch_end", step, _LazyLogs(self))
             if bar is not None:
                 bar.update(step + 1, _LazyLogs(self),
                            finalize=False)
-        return self._logs()
+            if self.stop_evaluating:
+                break
+        logs = self._logs()
+        cb.call("on_test_end", logs)
+        return logs
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
                  verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
@@ -228,8 +240,11 @@ class TrainerMixin(DataMixin):
         xs, ys, sw, n = self._prepare(x, y, sample_weight, "evaluate()")
         batch_size = batch_size or 32
         verbose = validation.check_verbose(verbose)
-        bar = Progbar(-(-n // batch_size), verbose=verbose) if verbose else None
-        logs = self._run_test(xs, ys, sw, n, batch_size, bar)
+        cbs = validation.check_callbacks(callbacks, Callback)
+        steps_total = -(-n // batch_size)
+        bar = Progbar(steps_total, verbose=verbose) if verbose else None
+        cb = CallbackList(cbs, self, {"verbose": verbose, "epochs": 1, "steps": steps_total})
+        logs = self._run_test(xs, ys, sw, n, batch_size, bar, cb)
         if bar is not None:
             bar.update(-(-n // batch_size), list(logs.items()), finalize=True)
         return self._format_result(logs, return_dict)
@@ -245,6 +260,7 @@ class TrainerMixin(DataMixin):
         """Outputs for all of x, batch by batch (training=False), as NumPy arrays."""
         validation.check_positive_int(batch_size, "batch_size", "predict()")
         validation.check_positive_int(steps, "steps", "predict()")
+        cbs = validation.check_callbacks(callbacks, Callback)
         xs = self._standardize_x(x, "predict()")
         n = len(xs[0])
         validation.check_samples(n, "x", "predict()")
@@ -253,16 +269,30 @@ class TrainerMixin(DataMixin):
         verbose = validation.check_verbose(verbose)
         steps_total = -(-n // batch_size)
         bar = Progbar(steps_total, verbose=verbose) if verbose else None
+        # Keras' predict hooks; a callback can end it early with model.stop_predicting = True
+        cb = CallbackList(cbs, self, {"verbose": verbose, "epochs": 1, "steps": steps_total})
         chunks: list[list[np.ndarray]] = []
         self._release_caches()
         rows = self._inference_slice(batch_size)
+        self.stop_predicting = False
+        cb.call("on_predict_begin", {})
         for step, idx in enumerate(self._batches(n, batch_size)):
+            cb.call("on_predict_batch_begin", step, {})
+            first = len(chunks)
             for part in self._batches(len(idx), rows):  # one slice unless patches are large
                 outs = self._forward(self._take(xs, idx[part], True), training=False)
                 chunks.append([backend.to_numpy(o) for o in outs])
                 self._release_caches()
+            if cb.callbacks:   # the batch's outputs, its slices joined (as Keras gives them)
+                batch_outs = [np.concatenate([c[i] for c in chunks[first:]])
+                              for i in range(len(chunks[first]))]
+                cb.call("on_predict_batch_end", step, {
+                    "outputs": batch_outs[0] if len(batch_outs) == 1 else batch_outs})
             if bar is not None:
-                bar.update(step + 1, finalize=step + 1 == steps_total)
+                bar.update(step + 1, finalize=step + 1 == steps_total or self.stop_predicting)
+            if self.stop_predicting:
+                break
+        cb.call("on_predict_end", {})
         if not chunks:
             raise ValueError("predict() received no data (x has 0 samples).")
         result = [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
