@@ -3,7 +3,9 @@
 Data arrive as NumPy arrays (or lists/dicts of them for several inputs/outputs) and are
 checked and cast to floatx by ``data_adapter.py`` before anything moves; batches are cut in
 order (or in a fresh permutation per epoch with ``shuffle=True``) and moved to the device one
-at a time.
+at a time. Data may also come as a Python generator or a ``PyDataset`` of batches, each
+checked the same way when it arrives (``batch_sources.py``); every loop reads its batches
+from a source, so arrays and Python batches take the same steps.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from minikeras import backend
 from minikeras.callbacks import Callback, CallbackList, History, ProgbarLogger
+from minikeras.models.batch_sources import RAN_OUT, ArrayBatches, is_python_batches, python_batches
 from minikeras.models.data_adapter import DataMixin
 from minikeras.utils import validation
 from minikeras.utils.progbar import Progbar
@@ -74,18 +77,6 @@ class _LazyLogs(Mapping):
 class TrainerMixin(DataMixin):
     """The loops. Relies on the Model's ``_train_step``/``_test_step``/``_forward``."""
 
-    def _batches(self, n: int, batch_size: int, order: np.ndarray | None = None) -> list:
-        idx = np.arange(n) if order is None else order
-        return [idx[i:i + batch_size] for i in range(0, n, batch_size)]
-
-    @staticmethod
-    def _take(arrays: list[np.ndarray], idx: np.ndarray, ordered: bool) -> list[Any]:
-        # Contiguous slices are views (no copy on the CPU); shuffled batches need a gather.
-        if ordered and len(idx):
-            sl = slice(int(idx[0]), int(idx[-1]) + 1)
-            return [backend.to_device(a[sl]) for a in arrays]
-        return [backend.to_device(a[idx]) for a in arrays]
-
     # ------------------------------------------------------------------ fit
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: list[Callback] | None = None,
@@ -102,7 +93,8 @@ class TrainerMixin(DataMixin):
         if kwargs:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}.")
         self._require_compiled()
-        if x is None or y is None:
+        python = is_python_batches(x)
+        if x is None or (y is None and not python):
             raise ValueError("fit() needs both `x` and `y` arrays; received "
                              f"x={'None' if x is None else 'an array'}, "
                              f"y={'None' if y is None else 'an array'}.")
@@ -115,7 +107,10 @@ class TrainerMixin(DataMixin):
         validation.check_fraction(validation_split, "validation_split", "fit()")
         validation.check_epochs(epochs, initial_epoch)
         cbs = validation.check_callbacks(callbacks, Callback)
-        if class_weight is not None:
+        if python and validation_split:
+            raise ValueError("Argument `validation_split` is only supported for tensors or "
+                             f"NumPy arrays. Found incompatible type in the input: {type(x)}")
+        if class_weight is not None and not python:
             if sample_weight is not None:
                 raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
             if isinstance(y, list | tuple | Mapping):
@@ -123,9 +118,16 @@ class TrainerMixin(DataMixin):
                                  "output.")
             sample_weight = self._class_sample_weights(y, class_weight)
         batch_size = batch_size or 32
-        xs, ys, sw, n = self._prepare(x, y, sample_weight)
-        val = None
-        if validation_data is not None:
+        if python:
+            source: Any = python_batches(self, x, y, sample_weight, steps_per_epoch, "fit()",
+                                            shuffle=shuffle, class_weight=class_weight)
+        else:
+            xs, ys, sw, n = self._prepare(x, y, sample_weight)
+        val: Any = None
+        if is_python_batches(validation_data):
+            val = python_batches(self, validation_data, None, None, validation_steps,
+                                 "fit() validation_data")
+        elif validation_data is not None:
             validation.check_validation_data(validation_data)
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) > 2 else None
@@ -143,7 +145,11 @@ class TrainerMixin(DataMixin):
             xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
             sw = None if sw is None else sw[:split]
             n = split
-        steps = -(-n // batch_size)
+        if not python:
+            source = ArrayBatches(xs, ys, sw, n, batch_size, shuffle is True or shuffle == "true")
+        if isinstance(val, tuple):
+            val = ArrayBatches(*val[:4], validation_batch_size or batch_size)
+        steps = source.steps
         verbose = validation.check_verbose(verbose)
         history = History()
         watch = validation.NanLossWatch()
@@ -157,21 +163,23 @@ class TrainerMixin(DataMixin):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cb.call("on_epoch_begin", epoch, {})
-            order = self._epoch_order(n, shuffle)
-            for step, idx in enumerate(self._batches(n, batch_size, order)):
+            step = -1
+            for step, (bx, by, bw) in enumerate(source.epoch()):
                 cb.call("on_train_batch_begin", step, {})
-                bx = self._take(xs, idx, order is None)
-                by = self._take(ys, idx, order is None)
-                bw = None if sw is None else backend.to_device(sw[idx])
                 self._train_step(bx, by, bw)
                 cb.call("on_train_batch_end", step, _LazyLogs(self, watch, epoch + 1, step))
                 if self.stop_training:
                     break
+            source.end_epoch()
+            if source.ran_out:   # the next epoch would have no batch: stop here (Keras)
+                warnings.warn(RAN_OUT, stacklevel=2)
+                self.stop_training = True
+                if step < 0:
+                    break
             logs = self._logs()
             watch.see(logs["loss"], epoch + 1, step)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._run_test(*val[:3], val[3],
-                                          validation_batch_size or batch_size, None, cb)
+                val_logs = self._run_test(val, None, cb)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
                 logs = dict(sorted(logs.items()))
             cb.call("on_epoch_end", epoch, logs)
@@ -185,11 +193,6 @@ class TrainerMixin(DataMixin):
         history.model = self
         return history
 
-    def _epoch_order(self, n: int, shuffle: Any) -> np.ndarray | None:
-        if shuffle is True or shuffle == "true":
-            return backend.rng().permutation(n)
-        return None
-
     def _class_sample_weights(self, y: Any, class_weight: Any) -> np.ndarray:
         """fit/train_on_batch(class_weight=...): one weight per sample, from its class."""
         y = validation.as_array(y, "y", "class_weight")   # checked before its classes are read
@@ -201,8 +204,8 @@ class TrainerMixin(DataMixin):
         return class_weight_to_sample_weights(y, class_weight)
 
     # ------------------------------------------------------------------ evaluate / predict
-    def _run_test(self, xs: list, ys: list, sw: Any, n: int, batch_size: int,
-                  bar: Progbar | None, cb: CallbackList | None = None) -> dict[str, float]:
+    def _run_test(self, source: Any, bar: Progbar | None,
+                  cb: CallbackList | None = None) -> dict[str, float]:
         """The loss and metrics over the batches; with ``cb``, Keras' test hooks around them
         (``fit``'s validation calls its own callbacks', ``evaluate`` the ones it is given). A
         callback can end it early with ``model.stop_evaluating = True``, as in Keras."""
@@ -211,10 +214,9 @@ class TrainerMixin(DataMixin):
         self._release_caches()
         self.stop_evaluating = False
         cb.call("on_test_begin", {})
-        for step, idx in enumerate(self._batches(n, batch_size)):
+        for step, (bx, by, bw) in enumerate(source.epoch()):
             cb.call("on_test_batch_begin", step, {})
-            bw = None if sw is None else backend.to_device(sw[idx])
-            self._test_step(self._take(xs, idx, True), self._take(ys, idx, True), bw)
+            self._test_step(bx, by, bw)
             self._release_caches()
             cb.call("on_test_batch_end", step, _LazyLogs(self))
             if bar is not None:
@@ -222,6 +224,9 @@ class TrainerMixin(DataMixin):
                            finalize=False)
             if self.stop_evaluating:
                 break
+        source.end_epoch()
+        if source.ran_out:
+            warnings.warn(RAN_OUT, stacklevel=3)
         logs = self._logs()
         cb.call("on_test_end", logs)
         return logs
@@ -235,18 +240,21 @@ class TrainerMixin(DataMixin):
         self._require_compiled()
         validation.check_positive_int(batch_size, "batch_size", "evaluate()")
         validation.check_positive_int(steps, "steps", "evaluate()")
-        if y is None:
+        if is_python_batches(x):
+            source: Any = python_batches(self, x, y, sample_weight, steps, "evaluate()")
+        elif y is None:
             raise ValueError("evaluate(): `y` is None; expected the target array(s).")
-        xs, ys, sw, n = self._prepare(x, y, sample_weight, "evaluate()")
-        batch_size = batch_size or 32
+        else:
+            source = ArrayBatches(*self._prepare(x, y, sample_weight, "evaluate()"),
+                                  batch_size or 32)
         verbose = validation.check_verbose(verbose)
         cbs = validation.check_callbacks(callbacks, Callback)
-        steps_total = -(-n // batch_size)
-        bar = Progbar(steps_total, verbose=verbose) if verbose else None
-        cb = CallbackList(cbs, self, {"verbose": verbose, "epochs": 1, "steps": steps_total})
-        logs = self._run_test(xs, ys, sw, n, batch_size, bar, cb)
-        if bar is not None:
-            bar.update(-(-n // batch_size), list(logs.items()), finalize=True)
+        bar = Progbar(source.steps, verbose=verbose) if verbose else None
+        cb = CallbackList(cbs, self, {"verbose": verbose, "epochs": 1, "steps": source.steps})
+        logs = self._run_test(source, bar, cb)
+        if bar is not None:   # an unknown length is known now: the bar ends at its count
+            bar.target = bar.target or source.seen
+            bar.update(bar.target, list(logs.items()), finalize=True)
         return self._format_result(logs, return_dict)
 
     def _format_result(self, logs: dict[str, float], return_dict: bool) -> Any:
@@ -261,26 +269,29 @@ class TrainerMixin(DataMixin):
         validation.check_positive_int(batch_size, "batch_size", "predict()")
         validation.check_positive_int(steps, "steps", "predict()")
         cbs = validation.check_callbacks(callbacks, Callback)
-        xs = self._standardize_x(x, "predict()")
-        n = len(xs[0])
-        validation.check_samples(n, "x", "predict()")
-        batch_size = batch_size or 32
-        self._ensure_built([backend.to_device(a[:1]) for a in xs])
+        if is_python_batches(x):
+            source: Any = python_batches(self, x, None, None, steps, "predict()", targets=False)
+        else:
+            xs = self._standardize_x(x, "predict()")
+            validation.check_samples(len(xs[0]), "x", "predict()")
+            self._ensure_built([backend.to_device(a[:1]) for a in xs])
+            source = ArrayBatches(xs, None, None, len(xs[0]), batch_size or 32)
         verbose = validation.check_verbose(verbose)
-        steps_total = -(-n // batch_size)
+        steps_total = source.steps
         bar = Progbar(steps_total, verbose=verbose) if verbose else None
         # Keras' predict hooks; a callback can end it early with model.stop_predicting = True
         cb = CallbackList(cbs, self, {"verbose": verbose, "epochs": 1, "steps": steps_total})
         chunks: list[list[np.ndarray]] = []
         self._release_caches()
-        rows = self._inference_slice(batch_size)
         self.stop_predicting = False
         cb.call("on_predict_begin", {})
-        for step, idx in enumerate(self._batches(n, batch_size)):
+        for step, (bx, _, _) in enumerate(source.epoch()):
             cb.call("on_predict_batch_begin", step, {})
-            first = len(chunks)
-            for part in self._batches(len(idx), rows):  # one slice unless patches are large
-                outs = self._forward(self._take(xs, idx[part], True), training=False)
+            self._ensure_built(bx)
+            first, size = len(chunks), len(bx[0])
+            rows = self._inference_slice(size)
+            for i in range(0, size, rows):  # one slice unless patches are large
+                outs = self._forward([a[i:i + rows] for a in bx], training=False)
                 chunks.append([backend.to_numpy(o) for o in outs])
                 self._release_caches()
             if cb.callbacks:   # the batch's outputs, its slices joined (as Keras gives them)
@@ -292,6 +303,12 @@ class TrainerMixin(DataMixin):
                 bar.update(step + 1, finalize=step + 1 == steps_total or self.stop_predicting)
             if self.stop_predicting:
                 break
+        source.end_epoch()
+        if source.ran_out:
+            warnings.warn(RAN_OUT, stacklevel=2)
+        if bar is not None and steps_total is None and chunks:   # end the unknown-length bar
+            bar.target = source.seen
+            bar.update(source.seen, finalize=True)
         cb.call("on_predict_end", {})
         if not chunks:
             raise ValueError("predict() received no data (x has 0 samples).")

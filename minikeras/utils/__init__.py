@@ -9,7 +9,8 @@ to this namespace, so ``minikeras.utils.gradient_check(...)`` works as in Keras'
 
 from minikeras.utils.file_utils import get_file
 from minikeras.utils.numerical_utils import to_categorical
+from minikeras.utils.py_dataset import PyDataset, Sequence
 from minikeras.utils.rng_utils import set_random_seed
 
-__all__ = ["Trace", "check_layer_gradients", "get_file", "gradient_check", "set_random_seed",
-           "to_categorical", "trace"]
+__all__ = ["PyDataset", "Sequence", "Trace", "check_layer_gradients", "get_file",
+           "gradient_check", "set_random_seed", "to_categorical", "trace"]
