@@ -104,16 +104,17 @@ class PythonBatches:
         else:
             self.steps = steps
 
-    def _raw(self) -> Iterator[Any]:
-        """The user's batches of one pass, at most ``steps``."""
+    def _raw(self) -> Iterator[tuple[int, Any]]:
+        """(index, batch) for the user's batches of one pass, at most ``steps``; the index is
+        the PyDataset's (shuffled or not), or the generator's count."""
         if self.kind == "PyDataset":
             due = self._len if self.steps is None else min(self.steps, self._len)
             order = backend.rng().permutation(self._len) if self.shuffle else range(self._len)
             for i in range(due):
-                yield self.data[int(order[i])]
+                yield int(order[i]), self.data[int(order[i])]
         else:
             for i, batch in enumerate(self.data):
-                yield batch
+                yield i, batch
                 if self.steps is not None and i + 1 >= self.steps:
                     return
 
@@ -141,7 +142,7 @@ class PythonBatches:
 
     def epoch(self) -> Iterator[tuple[list, list | None, Any]]:
         count = 0
-        for i, batch in enumerate(self._raw()):
+        for i, batch in self._raw():
             x, y, sw = self._split(batch, i)
             xs, ys, sw, _ = self.prepare(x, y, sw, f"{self.where} (batch {i} of the "
                                                     f"{self.kind})")
