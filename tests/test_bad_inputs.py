@@ -137,6 +137,26 @@ def _fit(**kw: Any) -> Callable[[Any, Any], Any]:
     return lambda fw, m: m.fit(**base)
 
 
+def _fit_gen(batches: list, **kw: Any) -> Callable[[Any, Any], Any]:
+    """fit on a fresh generator of ``batches`` (each framework reads its own)."""
+    def gen() -> Any:
+        yield from batches
+    return lambda fw, m: m.fit(gen(), verbose=0, shuffle=False, **kw)
+
+
+def _fit_pyds(batches: list, **kw: Any) -> Callable[[Any, Any], Any]:
+    """fit on a PyDataset of ``batches``, subclassing the framework's own PyDataset."""
+    def run(fw: Any, m: Any) -> Any:
+        class Batches(fw.utils.PyDataset):
+            def __len__(self) -> int:
+                return len(batches)
+
+            def __getitem__(self, i: int) -> Any:
+                return batches[i]
+        return m.fit(Batches(), verbose=0, shuffle=False, **kw)
+    return run
+
+
 def _sgd(**kw: Any) -> Callable[[Any, Any], Any]:
     return lambda fw, m: fw.optimizers.SGD(**kw)
 
@@ -548,6 +568,19 @@ CASES: list[Case] = [
          ("w.txt", "file format", ".weights.h5")),
     Case("load-weights-corrupt", "loading", "dense", _load_weights("c.weights.h5", b"bad"), V,
          ("c.weights.h5", "hdf5", "corrupt")),
+    # ---------------------------------------------------------------- fit on Python batches
+    Case("fit-gen-y", "fit", "dense", _fit_gen([(X(4, 3), Y2)], y=Y2), V,
+         ("`y`", "generator", "should not be passed")),
+    Case("fit-gen-class-weight", "fit", "dense", _fit_gen([(X(4, 3), Y2)], class_weight={0: 1}),
+         V, ("class_weight", "generator", "not supported")),
+    Case("fit-gen-val-split", "fit", "dense", _fit_gen([(X(4, 3), Y2)], validation_split=0.5),
+         V, ("validation_split", "only supported", "arrays")),
+    Case("fit-gen-first-batch-str", "fit", "dense", _fit_gen([(STR, Y2)]), V,
+         ("batch 0", "`x`", "dtype", "<U1")),
+    Case("fit-gen-batch-not-tuple", "fit", "dense", _fit_gen([X(4, 3)]), V,
+         ("batch 0", "tuple", "ndarray")),
+    Case("fit-pyds-first-batch-shape", "fit", "dense", _fit_pyds([(X(4, 5), Y2)]), V,
+         ("batch 0", "PyDataset", "5")),
 ]
 
 

@@ -241,7 +241,7 @@ def test_keras_refusals() -> None:
         m.fit(_gen(_batches(1)), validation_split=0.5, verbose=0)
     with pytest.raises(ValueError, match=r"expected a tuple \(x,\).*received a ndarray"):
         m.fit(_gen([_batches(1)[0][0]]), shuffle=False, verbose=0)
-    with pytest.raises(ValueError, match="holds no targets"):
+    with pytest.raises(ValueError, match="no targets"):
         m.fit(_gen([(_batches(1)[0][0],)]), shuffle=False, verbose=0)
     with pytest.raises(ValueError, match="yielded no batch"):
         m.fit(_gen([]), shuffle=False, verbose=0)
@@ -249,3 +249,12 @@ def test_keras_refusals() -> None:
         m.predict(Batches([]), verbose=0)
     with pytest.warns(UserWarning, match="`shuffle=True` was passed, but will be ignored"):
         m.fit(_gen(_batches(1)), verbose=0)
+
+
+def test_class_weight_with_weighted_batches_is_refused_and_keras_names_resolve() -> None:
+    xb, yb = _batches(1)[0]
+    with pytest.raises(ValueError, match=r"batch 0 of the PyDataset.*`class_weight`"):
+        _model().fit(Batches([(xb, yb, np.ones(B, "float32"))]), class_weight={0: 2.0},
+                     verbose=0)
+    from minikeras._keras_shim import utils as keras_utils  # keras.utils under as_keras
+    assert keras_utils.PyDataset is PyDataset and keras_utils.Sequence is PyDataset

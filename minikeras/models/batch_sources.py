@@ -124,19 +124,20 @@ class PythonBatches:
             got = (f"a tuple of {len(batch)} elements" if isinstance(batch, tuple)
                    else f"a {type(batch).__name__}")
             raise ValueError(
-                f"{self.where}: batch {i} of the {self.kind}: expected a tuple (x,), (x, y) "
+                f"{self.where} (batch {i} of the {self.kind}): expected a tuple (x,), (x, y) "
                 f"or (x, y, sample_weight); received {got}.")
         x, y, sw = (*batch, None, None)[:3]
         if self.targets and y is None:
-            raise ValueError(f"{self.where}: batch {i} of the {self.kind} holds no targets; "
+            raise ValueError(f"{self.where} (batch {i} of the {self.kind}): no targets; "
                              "expected (x, y) or (x, y, sample_weight) (the model's loss "
                              "needs y).")
         if not self.targets:
             y, sw = None, None
         if self.weigh is not None:
             if sw is not None:
-                raise ValueError(f"{self.where}: batch {i} of the {self.kind} holds "
-                                 "sample weights and fit() got `class_weight`; use one.")
+                raise ValueError(f"{self.where} (batch {i} of the {self.kind}): the batch "
+                                 "holds sample weights and fit() got `class_weight`; expected "
+                                 "one of them.")
             sw = self.weigh(y)
         return x, y, sw
 
@@ -173,10 +174,11 @@ def python_batches(model: Any, x: Any, y: Any, sample_weight: Any, steps: int | 
     order per epoch and is ignored, with a warning, for a generator."""
     generator = inspect.isgenerator(x)
     kind = "a generator" if generator else "a PyDataset"
-    for arg, value in (("y", y), ("sample_weight", sample_weight)):
+    for arg, value, what in (("y", y, "targets"),
+                             ("sample_weight", sample_weight, "sample weights")):
         if value is not None:
             raise ValueError(f"{where}: When providing `x` as {kind}, `{arg}` should not be "
-                             f"passed. Instead, the {arg} should be included as part of the "
+                             f"passed. Instead, the {what} should be included as part of the "
                              f"{kind[2:]}'s batches.")
     weigh = None
     if class_weight is not None:
