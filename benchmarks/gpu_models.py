@@ -158,6 +158,11 @@ def _more_layer_cases() -> list[LayerCase]:
         c("ZeroPadding1D", "zeropadding1d", lambda L: L.ZeroPadding1D((2, 1)), (2, 4, 3)),
         c("Cropping1D", "cropping1d", lambda L: L.Cropping1D((1, 2)), (2, 6, 3)),
         c("UpSampling1D", "upsampling1d", lambda L: L.UpSampling1D(3), (2, 4, 3)),
+        c("Normalization", "normalization_given",
+          lambda L: L.Normalization(mean=[1.0, -2.0, 0.5], variance=[4.0, 0.25, 9.0]),
+          (2, 4, 3)),
+        c("Normalization", "normalization_invert", lambda L: L.Normalization(
+            axis=None, mean=3.0, variance=2.0, invert=True), (3, 5)),
     ]
 
 

@@ -100,3 +100,9 @@ from minikeras.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D 
 
 __all__ += ["Cropping1D", "Dot", "GaussianDropout", "GaussianNoise", "Identity", "Rescaling",
             "SpatialDropout1D", "SpatialDropout2D", "UpSampling1D", "ZeroPadding1D", "dot"]
+
+# Normalization (Keras' preprocessing layer: adapt() to the data's mean and variance)
+# isort: split
+from minikeras.layers.normalization import Normalization  # noqa: E402
+
+__all__ += ["Normalization"]
