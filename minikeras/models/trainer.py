@@ -284,12 +284,13 @@ class TrainerMixin(DataMixin):
         chunks: list[list[np.ndarray]] = []
         self._release_caches()
         self.stop_predicting = False
+        rows = 0
         cb.call("on_predict_begin", {})
         for step, (bx, _, _) in enumerate(source.epoch()):
             cb.call("on_predict_batch_begin", step, {})
             self._ensure_built(bx)
             first, size = len(chunks), len(bx[0])
-            rows = self._inference_slice(size)
+            rows = rows or self._inference_slice(size)   # from the first (full) batch
             for i in range(0, size, rows):  # one slice unless patches are large
                 outs = self._forward([a[i:i + rows] for a in bx], training=False)
                 chunks.append([backend.to_numpy(o) for o in outs])
