@@ -3,7 +3,8 @@
 The same small Dense model, from the same initial weights, trains 2 epochs on a PyDataset
 (with a PyDataset as validation data), then 2 more on a generator (``steps_per_epoch``,
 with a generator as validation data and ``validation_steps``); then evaluate and predict
-read a generator and a PyDataset. Losses, history keys and weights are compared with the
+read a generator and a PyDataset, and one more epoch weighs a PyDataset's batches by
+``class_weight``. Losses, history keys and weights are compared with the
 tolerances of ``test_training_parity.py``. The training generator yields more batches than
 the epochs take: once a generator is exhausted Keras replays the batches it peeked at.
 
@@ -71,6 +72,9 @@ def run(fw: Any) -> dict[str, Any]:
     out["evaluate_pyds"] = model.evaluate(Batches(_batches(3, 6)), steps=2, verbose=0)
     out["predict_gen"] = model.predict(gen([(b[0],) for b in _batches(3, 7)]), verbose=0)
     out["predict_pyds"] = model.predict(Batches(_batches(3, 7)), verbose=0)
+    h = model.fit(Batches(_batches(2, 8)), class_weight={0: 1.0, 1: 3.0}, shuffle=False,
+                  verbose=0)   # each sample weighted by the class of argmax(y)
+    out["class_weight"] = h.history
     return out
 
 
@@ -79,12 +83,12 @@ def both(keras: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return run(keras), run(mk)
 
 
-@pytest.mark.parametrize("fit", ["pydataset", "generator"])
+@pytest.mark.parametrize("fit", ["pydataset", "generator", "class_weight"])
 def test_fit_history_matches_keras(both: tuple[dict, dict], fit: str) -> None:
     k, m = both[0][fit], both[1][fit]
     assert sorted(m) == sorted(k)
     for key in k:
-        assert len(m[key]) == len(k[key]) == 2
+        assert len(m[key]) == len(k[key]) == (1 if fit == "class_weight" else 2)
         last = 1 if fit == "generator" and key.startswith("val_") else 2   # skipped: doc
         np.testing.assert_allclose(m[key][:last], k[key][:last], rtol=LOSS_RTOL)
 
