@@ -42,6 +42,18 @@ def test_batches_merge_to_the_whole_data_statistics():
     generated.adapt(DATA[i:i + 7] for i in range(0, 40, 7))
     np.testing.assert_allclose(generated.get_weights()[1], whole.get_weights()[1], rtol=1e-5)
 
+    class Batches(mk.utils.PyDataset):
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, index: int):
+            return DATA[index * 16:(index + 1) * 16], None
+
+    from_dataset = layers.Normalization()
+    from_dataset.adapt(Batches())
+    for a, b in zip(batched.get_weights(), from_dataset.get_weights(), strict=True):
+        np.testing.assert_array_equal(b, a)   # the same batches as the list above
+
 
 def test_axes_none_and_several():
     images = RNG.random((6, 4, 4, 2)).astype(np.float32)

@@ -32,6 +32,7 @@ import numpy as np  # adapt() runs on the host, as Keras' does for arrays
 
 from minikeras import backend
 from minikeras.layers.layer import Layer, Shape
+from minikeras.utils.py_dataset import PyDataset
 from minikeras.variable import Variable
 
 
@@ -138,8 +139,9 @@ class Normalization(Layer):
 
     # ------------------------------------------------------------------ adapt
     def adapt(self, data: Any) -> None:
-        """Set mean and variance from ``data``: an array, or an iterable of batches (a list,
-        a generator; a tuple batch counts by its first element, x), as Keras does."""
+        """Set mean and variance from ``data``: an array, a ``PyDataset``, or an iterable of
+        batches (a list, a generator; a tuple batch counts by its first element, x), as Keras
+        does."""
         if self.input_mean is not None:
             raise ValueError(f"Normalization layer '{self.name}' was given `mean` and "
                              "`variance`; adapt() would have nothing to set.")
@@ -180,10 +182,12 @@ class Normalization(Layer):
         if isinstance(data, np.ndarray) or hasattr(data, "__array_interface__") or hasattr(
                 data, "__cuda_array_interface__"):
             return iter([np.asarray(backend.to_numpy(data))])
+        if isinstance(data, PyDataset):   # its batches, in order
+            return (self._host_batch(data[index]) for index in range(len(data)))
         if isinstance(data, Iterable) and not isinstance(data, str | bytes | dict):
             return (self._host_batch(b) for b in data)
-        raise TypeError(f"Unsupported data type: {type(data)}. `adapt` supports NumPy arrays "
-                        "and iterables of batches (a list, a generator).")
+        raise TypeError(f"Unsupported data type: {type(data)}. `adapt` supports NumPy arrays, "
+                        "keras.utils.PyDataset and iterables of batches (a list, a generator).")
 
     def _host_batch(self, batch: Any) -> np.ndarray:
         if isinstance(batch, tuple):   # (x, y) batches: adapt to x
