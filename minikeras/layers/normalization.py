@@ -86,7 +86,10 @@ class Normalization(Layer):
         self._kept_shape = tuple(int(input_shape[d]) for d in keep)
         self._broadcast_shape = tuple(int(input_shape[d]) if d in keep else 1
                                       for d in range(len(input_shape)))
-        if self.input_mean is None:
+        if self.input_mean is not None:   # constants, aligned once to the inputs' rank
+            self._given_host = (self._aligned(self.input_mean),
+                                self._aligned(self.input_variance))
+        else:
             self.adapt_mean = self.add_weight("mean", self._kept_shape, "zeros", trainable=False)
             self.adapt_variance = self.add_weight("variance", self._kept_shape, "ones",
                                                   trainable=False)
@@ -106,20 +109,18 @@ class Normalization(Layer):
             mean = self.adapt_mean.value.reshape(self._broadcast_shape)
             variance = self.adapt_variance.value.reshape(self._broadcast_shape)
         else:
-            mean, variance = (self._given(v, dtype) for v in (self.input_mean,
-                                                               self.input_variance))
+            mean, variance = (backend.to_device(a, dtype) for a in self._given_host)
         std = xp.maximum(xp.sqrt(variance.astype(dtype)), dtype.type(backend.epsilon()))
         return mean.astype(dtype), std
 
-    def _given(self, value: Any, dtype: Any) -> Any:
+    def _aligned(self, value: Any) -> np.ndarray:
         """A given mean or variance, its dims aligned right to left with the kept axes (a
-        number applies everywhere), broadcast to the inputs' rank."""
-        array = np.asarray(value, dtype=dtype)
+        number applies everywhere), broadcast to the inputs' rank (host, float64)."""
+        array = np.asarray(value, dtype=np.float64)
         shape = [1] * len(self._broadcast_shape)
         for i in range(1, array.ndim + 1):
             shape[self._keep[-i]] = array.shape[-i]
-        return backend.to_device(np.broadcast_to(array.reshape(shape), self._broadcast_shape),
-                                 dtype)
+        return np.broadcast_to(array.reshape(shape), self._broadcast_shape)
 
     # ------------------------------------------------------------------ forward / backward
     def forward(self, inputs: Any, training: bool = False) -> Any:
