@@ -204,12 +204,10 @@ class TrainerMixin(DataMixin):
         return class_weight_to_sample_weights(y, class_weight)
 
     # ------------------------------------------------------------------ evaluate / predict
-    def _run_test(self, source: Any, bar: Progbar | None,
-                  cb: CallbackList | None = None) -> dict[str, float]:
-        """The loss and metrics over the batches; with ``cb``, Keras' test hooks around them
+    def _run_test(self, source: Any, bar: Progbar | None, cb: CallbackList) -> dict[str, float]:
+        """The loss and metrics over the batches, Keras' test hooks of ``cb`` around them
         (``fit``'s validation calls its own callbacks', ``evaluate`` the ones it is given). A
         callback can end it early with ``model.stop_evaluating = True``, as in Keras."""
-        cb = cb or CallbackList([], self, {})
         self.reset_metrics()
         self._release_caches()
         self.stop_evaluating = False
