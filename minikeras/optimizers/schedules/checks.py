@@ -13,15 +13,13 @@ but that are likely mistakes.
 from __future__ import annotations
 
 import numbers
-import os
-import sys
-import warnings
 from typing import Any
 
 import numpy as np
 
+from minikeras.utils import validation
+
 f32 = np.float32
-_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def cos32(x: Any) -> np.float32:
@@ -65,12 +63,7 @@ def check_numbers(owner: str, arg: str, value: Any) -> None:
 
 
 def warn_if(condition: bool, owner: str, message: str) -> None:
-    """Warn (at the user's line, the first frame outside this package) about a value Keras
-    accepts silently but that is likely a mistake."""
-    if not condition:
-        return
-    frame, level = sys._getframe(), 1
-    while (frame.f_back is not None
-           and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _HERE):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(f"{owner}: {message}", UserWarning, stacklevel=level)
+    """Warn (at the user's line: ``utils.validation``'s rule) about a value Keras accepts
+    silently but that is likely a mistake."""
+    if condition:
+        validation._warn(f"{owner}: {message}")
